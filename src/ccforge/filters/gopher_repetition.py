@@ -1,0 +1,174 @@
+"""Gopher repetition filter (Rae et al. 2021, table A1): duplicate lines, paragraphs and n-grams.
+
+Same rules and reasons as datatrove's `GopherRepetitionFilter`. N-grams are compared
+by 64-bit hashes of word-id sequences, computed with numpy for every n at once,
+instead of joining strings per position. In languages written without spaces (zh, ja)
+the most frequent n-gram's characters are its words' characters; elsewhere the joining
+spaces count too, as in FineWeb.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ccforge.document import Document, Drop
+from ccforge.filters.per_language import PerLanguageStage, check_language_overrides
+from ccforge.filters.text_stats import TextStats, text_stats
+
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+_LINE_BREAK = re.compile(r"\n+")
+
+
+@dataclass
+class GopherRepetitionConfig:
+    """Upper bounds; a value of null (or 0) turns that rule off. N-gram keys are n."""
+
+    section: ClassVar[str] = "gopher_repetition"
+
+    enabled: bool = True
+    dup_line_frac: float | None = 0.3  # lines that repeat an earlier line / lines
+    dup_para_frac: float | None = 0.3  # same for paragraphs (split at blank lines)
+    dup_line_char_frac: float | None = 0.2  # characters in repeated lines / all characters
+    dup_para_char_frac: float | None = 0.2
+    # characters covered by the most frequent n-gram (times its count) / all characters
+    top_ngram_frac: dict[str, float] = field(default_factory=lambda: {"2": 0.20, "3": 0.18, "4": 0.16})
+    # characters in n-grams that repeat an earlier one / all characters
+    dup_ngram_frac: dict[str, float] = field(
+        default_factory=lambda: {"5": 0.15, "6": 0.14, "7": 0.13, "8": 0.12, "9": 0.11, "10": 0.10}
+    )
+    languages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_ngram_keys(self.top_ngram_frac, "top_ngram_frac")
+        _check_ngram_keys(self.dup_ngram_frac, "dup_ngram_frac")
+        check_language_overrides(self, self.section)
+
+
+class GopherRepetitionFilter(PerLanguageStage):
+    name = "gopher_repetition"
+    config_section = GopherRepetitionConfig.section
+
+    def judge(self, doc: Document, config: GopherRepetitionConfig, language: str) -> Document | Drop:
+        reason = repetition_drop_reason(doc.text, config, text_stats(doc.text, language))
+        return doc if reason is None else Drop(reason)
+
+
+def repetition_drop_reason(text: str, config: GopherRepetitionConfig, stats: TextStats) -> str | None:
+    if not text:
+        return "empty"
+    paragraphs = _PARAGRAPH_BREAK.split(text.strip())
+    repeated, repeated_chars = find_duplicates(paragraphs)
+    if config.dup_para_frac and repeated / len(paragraphs) > config.dup_para_frac:
+        return "dup_para_frac"
+    if config.dup_para_char_frac and repeated_chars / len(text) > config.dup_para_char_frac:
+        return "dup_para_char_frac"
+
+    lines = _LINE_BREAK.split(text)
+    repeated, repeated_chars = find_duplicates(lines)
+    if config.dup_line_frac and repeated / len(lines) > config.dup_line_frac:
+        return "dup_line_frac"
+    if config.dup_line_char_frac and repeated_chars / len(text) > config.dup_line_char_frac:
+        return "dup_line_char_frac"
+
+    ngram_rules = [(int(n), frac, "top") for n, frac in config.top_ngram_frac.items() if frac]
+    ngram_rules += [(int(n), frac, "dup") for n, frac in config.dup_ngram_frac.items() if frac]
+    if not ngram_rules:
+        return None
+    ngrams = _NGrams(stats)
+    for n, frac, kind in ngram_rules:
+        if kind == "top":
+            if ngrams.top_ngram_chars(n) / len(text) > frac:
+                return f"top_{n}_gram"
+        elif ngrams.repeated_ngram_chars(n) / len(text) > frac:
+            return f"duplicated_{n}_n_grams"
+    return None
+
+
+def find_duplicates(items: list[str]) -> tuple[int, int]:
+    """(items equal to an earlier item, their characters)."""
+    seen: set[str] = set()
+    repeated = repeated_chars = 0
+    for item in items:
+        if item in seen:
+            repeated += 1
+            repeated_chars += len(item)
+        else:
+            seen.add(item)
+    return repeated, repeated_chars
+
+
+class _NGrams:
+    """N-gram hashes of a page's words, built up from shorter n-grams as needed."""
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, stats: TextStats):
+        self.joiner = 0 if stats.words_kind in ("jieba", "script_runs") else 1
+        self.lengths = stats.word_lengths
+        self.cumulative = np.concatenate(([0], np.cumsum(self.lengths)))
+        with np.errstate(over="ignore"):
+            self.unigrams = _mix(stats.word_ids)
+        self._hashes = {1: self.unigrams}
+
+    def hashes(self, n: int) -> np.ndarray:
+        if n not in self._hashes:
+            shorter = self.hashes(n - 1)
+            count = max(len(self.unigrams) - n + 1, 0)
+            with np.errstate(over="ignore"):
+                self._hashes[n] = shorter[:count] * self._MULTIPLIER + self.unigrams[n - 1 : n - 1 + count]
+        return self._hashes[n]
+
+    def chars(self, n: int, joiner: int) -> np.ndarray:
+        """Characters of each n-gram: its words' plus `joiner` per gap between them."""
+        count = max(len(self.unigrams) - n + 1, 0)
+        return self.cumulative[n : n + count] - self.cumulative[:count] + joiner * (n - 1)
+
+    def top_ngram_chars(self, n: int) -> int:
+        """Characters of the most frequent n-gram (the first seen, on ties) times its count."""
+        hashes = self.hashes(n)
+        if len(hashes) == 0:
+            return 0
+        _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+        best = counts.max()
+        position = first[counts == best].min()
+        return int(self.chars(n, self.joiner)[position]) * int(best)
+
+    def repeated_ngram_chars(self, n: int) -> int:
+        """Characters of n-grams that repeat one seen before, skipping past each repeat (Gopher's count)."""
+        hashes = self.hashes(n)
+        if len(hashes) == 0 or len(np.unique(hashes)) == len(hashes):
+            return 0
+        chars = self.chars(n, 0)  # Gopher counts these without the spaces
+        seen: set[int] = set()
+        repeated = 0
+        position = 0
+        hash_list = hashes.tolist()
+        while position < len(hash_list):
+            value = hash_list[position]
+            if value in seen:
+                repeated += int(chars[position])
+                position += n
+            else:
+                seen.add(value)
+                position += 1
+        return repeated
+
+
+def _mix(ids: np.ndarray) -> np.ndarray:
+    """splitmix64 of each word id, so word-id sequences hash without structure."""
+    z = ids + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _check_ngram_keys(fractions: dict[str, float], key: str) -> None:
+    for n in fractions:
+        if not str(n).isdigit() or int(n) < 1:
+            from ccforge.config import ConfigError
+
+            raise ConfigError(f"config key 'gopher_repetition.{key}' needs whole numbers (n) as keys, got '{n}'")

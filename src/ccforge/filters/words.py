@@ -1,0 +1,239 @@
+"""Words and sentences per language, for the quality filters.
+
+Languages written with spaces are split as datatrove's FineWeb filters split them
+(spaCy's rule-based tokenizer, ported in `_split_spaced` with spaCy's own rules from
+`spacy_rules`), so thresholds tuned on FineWeb mean the same here. Chinese is cut into
+words with rjieba (jieba's dictionary, as spaCy's Chinese tokenizer does). Japanese has
+no segmenter among our dependencies: it is split into runs of one script (kanji,
+hiragana, katakana, Latin letters, digits), which puts particles such as の, に, は
+between content words into tokens of their own; a run is a crude word but never the
+whole page.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from ccforge.filters.spacy_rules import INFIX_PATTERN, PREFIX_PATTERN, SPECIAL_CASES, SUFFIX_PATTERN, URL_PATTERN
+
+# Every prefix alternative is anchored with '^', so `match` finds what spaCy's `search` does
+# without scanning the whole chunk.
+_prefix_match = re.compile(PREFIX_PATTERN).match
+_suffix_search = re.compile(SUFFIX_PATTERN).search
+# No suffix alternative is longer than this (units such as 'km/h', 'US$'), except runs
+# of dots: `_find_suffix` starts its search this far from the end.
+_LONGEST_SUFFIX = 8
+_infix_finditer = re.compile(INFIX_PATTERN).finditer
+_url_match = re.compile(URL_PATTERN).match
+
+# Languages cut by a dictionary segmenter, and those split into script runs.
+JIEBA_LANGUAGES = frozenset({"zh", "yue", "wuu", "gan", "lzh", "cmn"})
+SCRIPT_RUN_LANGUAGES = frozenset({"ja"})
+
+# spaCy's sentencizer: a sentence ends after one of these tokens (datatrove counts C4's
+# sentences this way, in every language).
+SENTENCE_END_TOKENS = frozenset(
+    "! . ? ։ ؟ ۔ ܀ ܁ ܂ ߹ । ॥ ၊ ။ ። ፧ ፨ ᙮ ᜵ ᜶ ᠃ ᠉ ᥄ ᥅ ᪨ ᪩ ᪪ ᪫ ᭚ ᭛ ᭞ ᭟ ᰻ ᰼ ᱾ ᱿ ‼ ‽ ⁇ ⁈ ⁉ ⸮ ⸼ ꓿ ꘎ ꘏ "
+    "꛳ ꛷ ꡶ ꡷ ꣎ ꣏ ꤯ ꧈ ꧉ ꩝ ꩞ ꩟ ꫰ ꫱ ꯫ ﹒ ﹖ ﹗ ！ ． ？ 𐩖 𐩗 𑁇 𑁈 𑂾 𑂿 𑃀 𑃁 𑅁 𑅂 𑅃 𑇅 𑇆 𑇍 𑇞 𑇟 𑈸 𑈹 𑈻 "
+    "𑈼 𑊩 𑑋 𑑌 𑗂 𑗃 𑗉 𑗊 𑗋 𑗌 𑗍 𑗎 𑗏 𑗐 𑗑 𑗒 𑗓 𑗔 𑗕 𑗖 𑗗 𑙁 𑙂 𑜼 𑜽 𑜾 𑩂 𑩃 𑪛 𑪜 𑱁 𑱂 𖩮 𖩯 𖫵 𖬷 𖬸 𖭄 "
+    "𛲟 𝪈 ｡ 。".split()
+)
+
+# One token per run of a script; anything else (punctuation, symbols) one char a token.
+_SCRIPT_RUN = re.compile(
+    r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\U00020000-\U0002ffff々〆ヶ]+"  # kanji
+    r"|[\u3041-\u309f]+"  # hiragana
+    r"|[\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9fー]+"  # katakana (full and half width)
+    r"|[^\W\d_]+"  # other letters (Latin, ...)
+    r"|\d+(?:[.,]\d+)*"  # numbers
+    r"|\S"
+)
+
+
+def words_kind(language: str) -> str:
+    """How `language` (a fastText/ISO code such as 'en', 'zh', 'zh-Hant') is split."""
+    base = language.replace("_", "-").split("-")[0].lower()
+    if base in JIEBA_LANGUAGES:
+        return "jieba"
+    if base in SCRIPT_RUN_LANGUAGES:
+        return "script_runs"
+    return "spaced"
+
+
+def split_words(text: str, language: str = "en") -> list[str]:
+    """The words of `text` (punctuation marks are words too, as in datatrove)."""
+    kind = words_kind(language)
+    if kind == "jieba":
+        import rjieba
+
+        return [w for w in (t.strip() for t in rjieba.cut(text)) if w]
+    if kind == "script_runs":
+        return _SCRIPT_RUN.findall(text)
+    return _split_spaced(text)
+
+
+def count_sentences(words: list[str]) -> int:
+    """Sentences in a run of words, by spaCy's sentencizer rule (datatrove's C4 count).
+
+    A new sentence starts at the first word that is not punctuation after a
+    sentence-ending mark, so '?!' or '." ' end one sentence, and 'e.g.' ends none.
+    """
+    if not words:
+        return 0
+    sentences = 1
+    seen_end = False
+    for word in words:
+        if word in SENTENCE_END_TOKENS:
+            seen_end = True
+        elif seen_end and not _is_punct(word):
+            sentences += 1
+            seen_end = False
+    return sentences
+
+
+def _is_punct(word: str) -> bool:
+    """spaCy's `is_punct`: every character is in a Unicode punctuation category."""
+    return all(unicodedata.category(c).startswith("P") for c in word)
+
+
+def _split_spaced(text: str) -> list[str]:
+    """spaCy's tokenizer algorithm on whitespace-separated chunks (spacy/tokenizer.pyx)."""
+    out: list[str] = []
+    for chunk in text.split():
+        special = SPECIAL_CASES.get(chunk)
+        if special is not None:
+            out.extend(special)
+        elif chunk.isalpha():  # the common case: no affix or infix rule can apply
+            out.append(chunk)
+        else:
+            out.extend(_split_chunk_cached(chunk))
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _split_chunk_cached(chunk: str) -> tuple[str, ...]:
+    """Chunks with punctuation ('word.', 'it's,') recur across pages: remember them (as spaCy does)."""
+    pieces: list[str] = []
+    _split_chunk(chunk, pieces, True)
+    return tuple(_merge_special_spans(pieces) if len(pieces) > 1 else pieces)
+
+
+def _split_chunk(string: str, out: list[str], with_special_cases: bool) -> None:
+    specials = SPECIAL_CASES if with_special_cases else {}
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    last_size = 0
+    while string and len(string) != last_size:
+        if string in specials:
+            break
+        last_size = len(string)
+        match = _prefix_match(string)
+        pre_len = match.end() if match else 0
+        if pre_len:
+            prefix, minus_pre = string[:pre_len], string[pre_len:]
+            if minus_pre and minus_pre in specials:
+                string = minus_pre
+                prefixes.append(prefix)
+                break
+        suf_len = _find_suffix(string[pre_len:])
+        if suf_len:
+            suffix, minus_suf = string[-suf_len:], string[:-suf_len]
+            if minus_suf and minus_suf in specials:
+                string = minus_suf
+                suffixes.append(suffix)
+                break
+        if pre_len and suf_len and pre_len + suf_len <= len(string):
+            string = string[pre_len:-suf_len]
+            prefixes.append(prefix)
+            suffixes.append(suffix)
+        elif pre_len:
+            string = minus_pre
+            prefixes.append(prefix)
+        elif suf_len:
+            string = minus_suf
+            suffixes.append(suffix)
+    out.extend(prefixes)
+    if string:
+        special = specials.get(string)
+        if special is not None:
+            out.extend(special)
+        elif _url_match(string):
+            out.append(string)
+        else:
+            _split_infixes(string, out)
+    out.extend(reversed(suffixes))
+
+
+def _find_suffix(string: str) -> int:
+    """Length of the longest suffix rule match at the end of `string` (0 if none)."""
+    start = len(string) - _LONGEST_SUFFIX
+    if start > 0 and string.endswith(".."):
+        start = len(string.rstrip(".")) - 1
+    match = _suffix_search(string, max(start, 0))
+    return match.end() - match.start() if match else 0
+
+
+def _split_infixes(string: str, out: list[str]) -> None:
+    start = 0
+    for match in _infix_finditer(string):
+        infix_start, infix_end = match.start(), match.end()
+        if infix_start == 0:
+            continue
+        if infix_start != start:
+            out.append(string[start:infix_start])
+        if infix_start != infix_end:
+            out.append(string[infix_start:infix_end])
+        start = infix_end
+    if string[start:]:
+        out.append(string[start:])
+
+
+def _affix_patterns() -> dict[str, dict[tuple[str, ...], str]]:
+    """Special cases that affix rules would split, by first piece (spaCy's special matcher)."""
+    patterns: dict[str, dict[tuple[str, ...], str]] = {}
+    for orth in SPECIAL_CASES:
+        pieces: list[str] = []
+        _split_chunk(orth, pieces, False)
+        if len(pieces) > 1:
+            patterns.setdefault(pieces[0], {})[tuple(pieces)] = orth
+    return patterns
+
+
+_SPECIAL_SPANS = _affix_patterns()
+_LONGEST_SPECIAL_SPAN = max(len(p) for group in _SPECIAL_SPANS.values() for p in group)
+
+
+def _merge_special_spans(pieces: list[str]) -> list[str]:
+    """Re-split runs of pieces that spell a special case (e.g. ')' ':' -> '):')."""
+    matches = []
+    for start, piece in enumerate(pieces):
+        group = _SPECIAL_SPANS.get(piece)
+        if group is None:
+            continue
+        for end in range(start + 2, min(len(pieces), start + _LONGEST_SPECIAL_SPAN) + 1):
+            orth = group.get(tuple(pieces[start:end]))
+            if orth is not None:
+                matches.append((start, end, orth))
+    if not matches:
+        return pieces
+    # spaCy keeps the longest spans first, then the later ones, skipping overlaps.
+    matches.sort(key=lambda m: (m[1] - m[0], m[0]))
+    seen: set[int] = set()
+    chosen = {}
+    for start, end, orth in reversed(matches):
+        if start not in seen and end - 1 not in seen:
+            chosen[start] = (end, orth)
+        seen.update(range(start, end))
+    out: list[str] = []
+    i = 0
+    while i < len(pieces):
+        if i in chosen:
+            end, orth = chosen[i]
+            out.extend(SPECIAL_CASES[orth])
+            i = end
+        else:
+            out.append(pieces[i])
+            i += 1
+    return out

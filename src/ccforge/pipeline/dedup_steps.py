@@ -1,0 +1,259 @@
+"""Phase B's dedup as Beam steps: shuffle only keys, decide, then drop by side input.
+
+    keys = ...                                          # dicts read from chunk Parquet
+    verdicts = keys | FindDuplicates(exact_cfg, minhash_cfg)
+    kept = docs | DropDuplicates(exact_cfg, minhash_cfg, verdicts)
+    keys | WriteBandIndex(run_dir, minhash_cfg, verdicts)   # for later --dedup-against
+
+FindDuplicates chains URL dedup -> exact dedup -> MinHash buckets, each over the winners
+of the one before (a document dropped for being a copy must not also decide a bucket).
+The keep rules themselves are pure functions in `ccforge.dedup.keep`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import posixpath
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from ccforge.dedup.config import ExactDedupConfig, MinhashDedupConfig
+from ccforge.dedup.keep import (
+    EXACT_DUPLICATE,
+    NEAR_DUPLICATE,
+    URL_DUPLICATE,
+    KeyRecord,
+    bucket_verdicts,
+    merge_verdicts,
+    newest_capture,
+    smallest_id,
+    verdict,
+)
+from ccforge.dedup.normalize import NORMALIZE_VERSION
+from ccforge.document import Document
+from ccforge.pipeline.metrics import StageCounters
+
+BAND_INDEX_DIR = "dedup/band_index"
+_PARAMS_KEY = b"ccforge.minhash"
+
+
+def band_index_schema(minhash_cfg: MinhashDedupConfig) -> pa.Schema:
+    """Band index rows (band, band_hash); the file metadata records what made the hashes."""
+    params = {**minhash_cfg.signature_params(), "normalize_version": NORMALIZE_VERSION}
+    return pa.schema(
+        [("band", pa.int32()), ("band_hash", pa.int64())],
+        metadata={_PARAMS_KEY: json.dumps(params, sort_keys=True).encode()},
+    )
+
+
+def band_index_files(location: str, minhash_cfg: MinhashDedupConfig) -> str:
+    """The glob of an earlier run's band index, checked to exist and to match this config.
+
+    `location` is a run directory, a band-index directory, or a Parquet glob."""
+    if location.endswith(".parquet") or any(c in location for c in "*?["):
+        candidates = [location]
+    else:
+        base = location.rstrip("/")
+        candidates = [posixpath.join(base, BAND_INDEX_DIR, "*.parquet"), posixpath.join(base, "*.parquet")]
+    for pattern in candidates:
+        files = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+        if files:
+            break
+    else:
+        raise ValueError(
+            f"no band index at {location} (looked for {' and '.join(candidates)}); name a run made with "
+            "minhash_dedup on, or drop it from --dedup-against"
+        )
+    with FileSystems.open(files[0]) as handle:
+        found = (pq.read_schema(handle).metadata or {}).get(_PARAMS_KEY, b"{}")
+    wanted = band_index_schema(minhash_cfg).metadata[_PARAMS_KEY]
+    if json.loads(found) != json.loads(wanted):
+        raise ValueError(
+            f"band index at {location} was made with minhash settings {found.decode()}, this run uses "
+            f"{wanted.decode()}; use the same minhash_dedup settings or drop it from --dedup-against"
+        )
+    return pattern
+
+
+def _key_record(row: dict) -> KeyRecord:
+    bands = row.get("minhash_bands")
+    return KeyRecord(
+        id=str(row["id"]),
+        url=str(row.get("url") or ""),
+        date=str(row.get("date") or ""),
+        exact_hash=int(row["exact_hash"]),
+        bands=tuple(int(b) for b in bands) if bands is not None else (),
+    )
+
+
+def _url_key(record: KeyRecord) -> tuple[str, str]:
+    # Documents without a URL are not captures of one page: each stays alone.
+    return (record.url, "") if record.url else ("", record.id)
+
+
+def _collapse(grouped, pick, reason: str):
+    """Winner of one group to the main output, a verdict per loser to 'verdicts'."""
+    _, records = grouped
+    winner, losers = pick(records)
+    yield winner
+    for loser in losers:
+        yield beam.pvalue.TaggedOutput("verdicts", (loser.id, verdict(reason, winner.copies)))
+
+
+def _band_members(record: KeyRecord):
+    for band, band_hash in enumerate(record.bands):
+        yield (band, band_hash), (record.id, record.copies)
+
+
+def _copies_verdict(record: KeyRecord):
+    # Survivors that absorbed copies carry a cluster size even without a near duplicate.
+    if record.copies > 1:
+        yield record.id, verdict(None, record.copies)
+
+
+class FindDuplicates(beam.PTransform):
+    """Key dicts {"id","url","date","exact_hash","minhash_bands"} -> (id, verdict).
+
+    Emits every id that is dropped or stands for more than one document; ids it does not
+    emit are kept with cluster size 1. A disabled stage decides nothing.
+    """
+
+    def __init__(
+        self,
+        exact_cfg: ExactDedupConfig,
+        minhash_cfg: MinhashDedupConfig,
+        against_indexes: tuple[str, ...] | list[str] = (),
+    ):
+        super().__init__()
+        minhash_cfg.validate()
+        self.exact_cfg = exact_cfg
+        self.minhash_cfg = minhash_cfg
+        locations = list(against_indexes) or list(minhash_cfg.against)
+        # Resolved now, so a wrong path fails before the pipeline runs.
+        self.index_patterns = (
+            [band_index_files(loc, minhash_cfg) for loc in locations] if minhash_cfg.enabled else []
+        )
+
+    def expand(self, rows):
+        survivors = rows | "KeyRecords" >> beam.Map(_key_record)
+        decided = []
+        if self.exact_cfg.enabled and self.exact_cfg.url_dedup:
+            by_url = (
+                survivors
+                | "ByUrl" >> beam.Map(lambda r: (_url_key(r), r))
+                | "GroupByUrl" >> beam.GroupByKey()
+                | "NewestCapture"
+                >> beam.FlatMap(_collapse, newest_capture, URL_DUPLICATE).with_outputs("verdicts", main="kept")
+            )
+            survivors = by_url.kept
+            decided.append(by_url.verdicts)
+        if self.exact_cfg.enabled:
+            by_hash = (
+                survivors
+                | "ByTextHash" >> beam.Map(lambda r: (r.exact_hash, r))
+                | "GroupByTextHash" >> beam.GroupByKey()
+                | "SmallestId"
+                >> beam.FlatMap(_collapse, smallest_id, EXACT_DUPLICATE).with_outputs("verdicts", main="kept")
+            )
+            survivors = by_hash.kept
+            decided.append(by_hash.verdicts)
+        decided.append(survivors | "CopiesClusterSize" >> beam.FlatMap(_copies_verdict))
+        if self.minhash_cfg.enabled:
+            members = [survivors | "BandMembers" >> beam.FlatMap(_band_members)]
+            for i, pattern in enumerate(self.index_patterns):
+                members.append(
+                    rows.pipeline
+                    | f"ReadBandIndex{i}" >> beam.io.ReadFromParquet(pattern, columns=["band", "band_hash"])
+                    | f"EarlierBuckets{i}" >> beam.Map(lambda row: ((int(row["band"]), int(row["band_hash"])), None))
+                )
+            decided.append(
+                members
+                | "AllBandMembers" >> beam.Flatten()
+                | "GroupByBucket" >> beam.GroupByKey()
+                | "KeepSmallestPerBucket" >> beam.FlatMap(lambda bucket: bucket_verdicts(bucket[1]))
+            )
+        return decided | "AllVerdicts" >> beam.Flatten() | "OneVerdictPerId" >> beam.CombinePerKey(merge_verdicts)
+
+
+class _ApplyVerdicts(beam.DoFn):
+    def __init__(self, exact_enabled: bool, minhash_enabled: bool):
+        self.exact_enabled = exact_enabled
+        self.minhash_enabled = minhash_enabled
+
+    def setup(self):
+        self.exact_counters = StageCounters("exact_dedup")
+        self.minhash_counters = StageCounters("minhash_dedup")
+
+    def process(self, doc: Document, verdicts: dict):
+        found = verdicts.get(doc.id) or verdict(None, 1)
+        drop = found["drop"]
+        if self.exact_enabled:
+            self.exact_counters.seen()
+            if drop in (URL_DUPLICATE, EXACT_DUPLICATE):
+                self.exact_counters.dropped(drop)
+                return
+            self.exact_counters.kept()
+        if self.minhash_enabled:
+            self.minhash_counters.seen()
+            if drop == NEAR_DUPLICATE:
+                self.minhash_counters.dropped(drop)
+                return
+            self.minhash_counters.kept()
+        # A new Document: Beam elements must not be changed in place.
+        yield dataclasses.replace(doc, metadata={**doc.metadata, "minhash_cluster_size": found["cluster_size"]})
+
+
+class DropDuplicates(beam.PTransform):
+    """Documents -> the kept ones, with metadata["minhash_cluster_size"] (1 when none).
+
+    Counts funnel rows `exact_dedup` (dropped: url_duplicate, exact_duplicate) and
+    `minhash_dedup` (dropped: near_duplicate); a disabled stage counts nothing and drops nothing.
+    """
+
+    def __init__(self, exact_cfg: ExactDedupConfig, minhash_cfg: MinhashDedupConfig, verdicts):
+        super().__init__()
+        self.exact_cfg = exact_cfg
+        self.minhash_cfg = minhash_cfg
+        self.verdicts = verdicts
+
+    def expand(self, docs):
+        return docs | "ApplyVerdicts" >> beam.ParDo(
+            _ApplyVerdicts(self.exact_cfg.enabled, self.minhash_cfg.enabled), beam.pvalue.AsDict(self.verdicts)
+        )
+
+
+def _kept_band_rows(row: dict, verdicts: dict):
+    found = verdicts.get(str(row["id"]))
+    if found is not None and found["drop"] is not None:
+        return
+    bands = row.get("minhash_bands")
+    for band, band_hash in enumerate(bands if bands is not None else ()):
+        yield {"band": band, "band_hash": int(band_hash)}
+
+
+class WriteBandIndex(beam.PTransform):
+    """Key dicts -> RUN/dedup/band_index/bands-*.parquet: the buckets of the kept documents,
+    which a later run names with `--dedup-against RUN` (minhash_dedup.against)."""
+
+    def __init__(self, run_dir: str, minhash_cfg: MinhashDedupConfig, verdicts):
+        super().__init__()
+        self.prefix = posixpath.join(run_dir.rstrip("/"), BAND_INDEX_DIR, "bands")
+        self.schema = band_index_schema(minhash_cfg)
+        self.verdicts = verdicts
+
+    def expand(self, rows):
+        return (
+            rows
+            | "KeptBands" >> beam.FlatMap(_kept_band_rows, beam.pvalue.AsDict(self.verdicts))
+            | "WriteBandIndex"
+            >> beam.io.WriteToParquet(self.prefix, self.schema, file_name_suffix=".parquet", codec="zstd")
+        )
+
+
+def write_band_index(rows, verdicts, run_dir: str, minhash_cfg: MinhashDedupConfig):
+    """Apply WriteBandIndex to the key dicts that FindDuplicates read (same pipeline)."""
+    return rows | "BandIndex" >> WriteBandIndex(run_dir, minhash_cfg, verdicts)

@@ -1,0 +1,208 @@
+"""Parquet in and out of the pipeline: phase-A chunk files and the documents output.
+
+Files go through Beam's FileSystems, so the same code writes to a local folder,
+gs:// or s3://. Every file is written under a temporary name and renamed, and a
+writer reports the paths it finished: outputs of a retried bundle are discarded by
+Beam, so only files of successful bundles are ever listed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from ccforge.document import Document
+from ccforge.hashing import bucket_of
+
+# Columns of FineWeb's release, in its order, then ccforge's own.
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        ("text", pa.string()),
+        ("id", pa.string()),
+        ("dump", pa.string()),
+        ("url", pa.string()),
+        ("date", pa.string()),
+        ("file_path", pa.string()),
+        ("language", pa.string()),
+        ("language_score", pa.float64()),
+        ("token_count", pa.int64()),
+        ("minhash_cluster_size", pa.int64()),
+    ]
+)
+
+# Phase-A output: the documents that passed the per-document filters, with the
+# dedup keys phase B shuffles (never the text) and the rest of their metadata.
+CHUNK_SCHEMA = pa.schema(
+    [
+        ("text", pa.string()),
+        ("id", pa.string()),
+        ("dump", pa.string()),
+        ("url", pa.string()),
+        ("date", pa.string()),
+        ("file_path", pa.string()),
+        ("language", pa.string()),
+        ("language_score", pa.float64()),
+        ("exact_hash", pa.int64()),
+        ("minhash_bands", pa.list_(pa.int64())),
+        ("metadata", pa.string()),
+    ]
+)
+DEDUP_KEY_COLUMNS = ["id", "url", "date", "language", "exact_hash", "minhash_bands"]
+_KEY_METADATA = ("exact_hash", "minhash_bands")
+
+
+def chunk_row(doc: Document) -> dict:
+    rest = {k: v for k, v in doc.metadata.items() if k not in _KEY_METADATA}
+    return {
+        "text": doc.text,
+        "id": doc.id,
+        "dump": doc.dump,
+        "url": doc.url,
+        "date": doc.date,
+        "file_path": doc.file_path,
+        "language": doc.language,
+        "language_score": float(doc.language_score),
+        "exact_hash": doc.metadata.get("exact_hash"),
+        "minhash_bands": doc.metadata.get("minhash_bands"),
+        "metadata": json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else "",
+    }
+
+
+def document_from_chunk_row(row: dict) -> Document:
+    metadata = json.loads(row["metadata"]) if row.get("metadata") else {}
+    for key in _KEY_METADATA:
+        if row.get(key) is not None:
+            metadata[key] = row[key]
+    return Document(
+        id=row["id"],
+        url=row["url"],
+        date=row["date"],
+        dump=row["dump"],
+        file_path=row["file_path"],
+        text=row["text"],
+        language=row["language"],
+        language_score=row["language_score"],
+        metadata=metadata,
+    )
+
+
+def document_row(doc: Document) -> dict:
+    return {
+        "text": doc.text,
+        "id": doc.id,
+        "dump": doc.dump,
+        "url": doc.url,
+        "date": doc.date,
+        "file_path": doc.file_path,
+        "language": doc.language,
+        "language_score": float(doc.language_score),
+        "token_count": doc.metadata.get("token_count"),
+        "minhash_cluster_size": doc.metadata.get("minhash_cluster_size", 1),
+    }
+
+
+def write_parquet(path: str, rows: list[dict], schema: pa.Schema, compression: str) -> None:
+    """Write rows to `path` atomically (temporary name, then rename)."""
+    table = pa.Table.from_pylist(rows, schema=schema)
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    with FileSystems.create(tmp) as stream:
+        pq.write_table(table, stream, compression=compression)
+    FileSystems.rename([tmp], [path])
+
+
+class WriteParquetBundles(beam.DoFn):
+    """Writes rows as they come, a file per `target_bytes` of text or per bundle.
+
+    Used for phase-A chunks, where order does not matter (phase B sorts what it
+    reads); yields the path of every file it finished.
+    """
+
+    def __init__(self, directory: str, schema: pa.Schema, to_row, target_bytes: int, compression: str):
+        self.directory = directory
+        self.schema = schema
+        self.to_row = to_row
+        self.target_bytes = target_bytes
+        self.compression = compression
+
+    def start_bundle(self):
+        self._rows: list[dict] = []
+        self._bytes = 0
+
+    def process(self, doc: Document):
+        row = self.to_row(doc)
+        self._rows.append(row)
+        self._bytes += len(row["text"]) + 256
+        if self._bytes >= self.target_bytes:
+            yield self._flush()
+
+    def finish_bundle(self):
+        if self._rows:
+            yield WindowedValue(self._flush(), MIN_TIMESTAMP, [GlobalWindow()])
+
+    def _flush(self) -> str:
+        path = FileSystems.join(self.directory, f"part-{uuid.uuid4().hex}.parquet")
+        write_parquet(path, self._rows, self.schema, self.compression)
+        self._rows, self._bytes = [], 0
+        return path
+
+
+class WriteDocuments(beam.PTransform):
+    """Final documents Parquet: `num_files` files, each sorted by id, byte-identical across runs.
+
+    Documents go to a file by a stable hash of their id; the driver picks
+    `num_files` from phase A's text volume and the target file size.
+    """
+
+    def __init__(self, directory: str, num_files: int, compression: str = "zstd"):
+        super().__init__()
+        self.directory = directory
+        self.num_files = max(1, num_files)
+        self.compression = compression
+
+    def expand(self, docs):
+        num_files, directory, compression = self.num_files, self.directory, self.compression
+
+        def write_file(item):
+            index, rows = item
+            rows = sorted(rows, key=lambda r: r["id"])
+            path = FileSystems.join(directory, f"documents-{index:05d}-of-{num_files:05d}.parquet")
+            write_parquet(path, rows, DOCUMENT_SCHEMA, compression)
+            return path
+
+        return (
+            docs
+            | "to rows" >> beam.Map(lambda doc: (bucket_of(doc.id, num_files, "documents"), document_row(doc)))
+            | "group by file" >> beam.GroupByKey()
+            | "write files" >> beam.Map(write_file)
+        )
+
+
+def row_groups(paths: list[str]) -> list[tuple[str, int]]:
+    """(path, row group) pairs: the unit of parallel reading in phase B."""
+    pieces = []
+    for path in paths:
+        with FileSystems.open(path) as stream:
+            count = pq.ParquetFile(stream).num_row_groups
+        pieces.extend((path, index) for index in range(count))
+    return pieces
+
+
+class ReadRowGroup(beam.DoFn):
+    """(path, row group) -> row dicts with the given columns (all when None)."""
+
+    def __init__(self, columns: list[str] | None = None):
+        self.columns = columns
+
+    def process(self, piece):
+        path, index = piece
+        with FileSystems.open(path) as stream:
+            table = pq.ParquetFile(stream).read_row_group(index, columns=self.columns)
+        yield from table.to_pylist()

@@ -1,0 +1,47 @@
+"""The run's funnel and stats.json."""
+
+from __future__ import annotations
+
+import json
+
+from apache_beam.io.filesystems import FileSystems
+
+from ccforge.config import RunConfig
+from ccforge.pipeline.metrics import funnel_from_counters
+from ccforge.stages import STAGE_NAMES
+
+
+def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    for key, value in more.items():
+        total[key] = total.get(key, 0) + value
+    return total
+
+
+def build_funnel(counters: dict[str, int], config: RunConfig) -> list[dict]:
+    """One row per public stage in flow order; a skipped stage passes on what it got."""
+    counted = {row["name"]: row for row in funnel_from_counters(counters, STAGE_NAMES)}
+    rows, flowing = [], 0
+    for name in STAGE_NAMES:
+        row = counted.get(name)
+        if row is None:
+            row = {"name": name, "in": flowing, "kept": flowing, "dropped": {}}
+            if not config.stage_enabled(name):
+                row["skipped"] = True
+        rows.append(row)
+        flowing = row["kept"]
+    return rows
+
+
+def check_funnel(rows: list[dict]) -> list[str]:
+    """Names of stages where in != kept + sum(dropped) (an internal error if any)."""
+    return [r["name"] for r in rows if r["in"] != r["kept"] + sum(r["dropped"].values())]
+
+
+def write_json(path: str, data: dict) -> None:
+    with FileSystems.create(path) as stream:
+        stream.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False).encode("utf-8"))
+
+
+def read_json(path: str) -> dict:
+    with FileSystems.open(path) as stream:
+        return json.loads(stream.read().decode("utf-8"))

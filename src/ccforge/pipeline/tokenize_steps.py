@@ -1,0 +1,182 @@
+"""Beam steps of the tokenize stage: encode documents in batches, then write token shards.
+
+Shards are deterministic whatever the runner does with bundles: a first pass sums the
+tokens of each split (so the number of shards follows `shard_tokens`), then every
+document goes to shard `order_key % n_shards` of its split, is grouped there, and each
+shard is sorted by `order_key` (a seeded hash of the id) before it is written. Tokens
+travel through the shuffle as raw bytes; the text does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
+
+from ccforge.document import Document
+from ccforge.pipeline.metrics import StageCounters
+from ccforge.tokenize.config import TokenizeConfig
+from ccforge.tokenize.encoding import load_encoding, tokenizer_info
+from ccforge.tokenize.manifest import SHARD_LIST_FILE, shard_list_json
+from ccforge.tokenize.shards import (
+    SHARD_FILE,
+    document_tokens,
+    encode_shard,
+    order_key,
+    shard_count,
+    shard_name,
+    split_of,
+)
+
+STAGE = "tokenize"
+
+
+class _EncodeBatches(beam.DoFn):
+    """Buffers a bundle's documents and encodes them `batch_size` at a time on `threads` threads.
+
+    Documents are expected in the global window (a batch job), which is where the
+    buffered ones are emitted from `finish_bundle`.
+    """
+
+    def __init__(self, config: TokenizeConfig):
+        self.config = config
+
+    def setup(self):
+        self.encoding = load_encoding(self.config.encoding)
+        self.eot = self.encoding.eot_token
+        self.dtype = np.dtype(tokenizer_info(self.config.encoding, self.encoding).dtype)
+        self.counters = StageCounters(STAGE)
+
+    def start_bundle(self):
+        self.pending: list[Document] = []
+
+    def process(self, doc: Document):
+        self.pending.append(doc)
+        if len(self.pending) >= self.config.batch_size:
+            yield from self._encode_pending()
+
+    def finish_bundle(self):
+        for doc in self._encode_pending():
+            yield GlobalWindows.windowed_value(doc)
+
+    def _encode_pending(self):
+        docs, self.pending = self.pending, []
+        if not docs:
+            return
+        token_lists = self.encoding.encode_ordinary_batch([d.text for d in docs], num_threads=self.config.threads)
+        self.counters.seen(len(docs))
+        kept = 0
+        for doc, ids in zip(docs, token_lists):
+            if not ids:
+                self.counters.dropped("empty_tokens")
+                continue
+            tokens = document_tokens(ids, self.eot, self.dtype)
+            kept += 1
+            yield dataclasses.replace(doc, metadata={**doc.metadata, "token_count": len(ids), "tokens": tokens})
+        self.counters.kept(kept)
+
+
+class TokenizeDocuments(beam.PTransform):
+    """Documents -> documents with metadata `token_count` (EOT excluded) and `tokens` (EOT included)."""
+
+    def __init__(self, config: TokenizeConfig):
+        super().__init__()
+        config.check()
+        self.config = config
+
+    def expand(self, docs):
+        return docs | "EncodeBatches" >> beam.ParDo(_EncodeBatches(self.config))
+
+
+def _shard_row(doc: Document, val_fraction: float, seed: int):
+    tokens = doc.metadata["tokens"]
+    return (split_of(doc.id, val_fraction), order_key(doc.id, seed), doc.id, len(tokens), tokens.tobytes())
+
+
+def _place_in_shard(row, split_tokens: dict, shard_tokens: int):
+    split, key, doc_id, n_tokens, token_bytes = row
+    shard = key % shard_count(split_tokens[split], shard_tokens)
+    return (split, shard), (key, doc_id, token_bytes)
+
+
+class _WriteShard(beam.DoFn):
+    """Sorts one shard's rows by their seeded key and writes the Parquet file (temp, then rename)."""
+
+    def __init__(self, run_dir: str, config: TokenizeConfig):
+        self.run_dir = run_dir
+        self.config = config
+
+    def setup(self):
+        self.info = tokenizer_info(self.config.encoding, load_encoding(self.config.encoding))
+
+    def process(self, element):
+        (split, index), rows = element
+        config = self.config
+        data, entry = encode_shard(split, index, list(rows), self.info, config.compression, config.row_group_rows)
+        final = FileSystems.join(self.run_dir, entry["path"])
+        # A unique temp name: a retried or speculative copy of this bundle may write at the same time.
+        temp = FileSystems.join(self.run_dir, "tokens", f".{shard_name(split, index)}.{uuid.uuid4().hex}.tmp")
+        with FileSystems.create(temp) as f:
+            f.write(data)
+        FileSystems.rename([temp], [final])
+        yield entry
+
+
+class _FinishShards(beam.DoFn):
+    """Writes tokens/_shards.json and deletes shard files an earlier run left that this one did not write."""
+
+    def __init__(self, run_dir: str, config: TokenizeConfig):
+        self.run_dir = run_dir
+        self.config = config
+
+    def process(self, shard_infos: list[dict]):
+        info = tokenizer_info(self.config.encoding, load_encoding(self.config.encoding))
+        written = {s["path"].split("/")[-1] for s in shard_infos}
+        pattern = FileSystems.join(self.run_dir, "tokens", "*.parquet")
+        stale = [
+            m.path
+            for result in FileSystems.match([pattern])
+            for m in result.metadata_list
+            if SHARD_FILE.match(m.path.rsplit("/", 1)[-1]) and m.path.rsplit("/", 1)[-1] not in written
+        ]
+        if stale:
+            FileSystems.delete(stale)
+        with FileSystems.create(FileSystems.join(self.run_dir, SHARD_LIST_FILE)) as f:
+            f.write(shard_list_json(shard_infos, info).encode())
+        yield len(shard_infos)
+
+
+class WriteTokenShards(beam.PTransform):
+    """Documents with tokens -> OUT/tokens/{train,val}-NNNNN.parquet; returns one info dict per shard.
+
+    Also writes OUT/tokens/_shards.json (the shard list and tokenizer) for `write_manifest`.
+    """
+
+    def __init__(self, run_dir: str, config: TokenizeConfig):
+        super().__init__()
+        config.check()
+        self.run_dir = str(run_dir)
+        self.config = config
+
+    def expand(self, docs):
+        config = self.config
+        rows = docs | "ShardRow" >> beam.Map(_shard_row, config.val_fraction, config.seed)
+        split_tokens = (
+            rows | "TokensOfRow" >> beam.Map(lambda r: (r[0], r[3])) | "TokensPerSplit" >> beam.CombinePerKey(sum)
+        )
+        infos = (
+            rows
+            | "PlaceInShard" >> beam.Map(_place_in_shard, beam.pvalue.AsDict(split_tokens), config.shard_tokens)
+            | "GroupShards" >> beam.GroupByKey()
+            | "WriteShard" >> beam.ParDo(_WriteShard(self.run_dir, config))
+        )
+        _ = (
+            infos
+            | "AllShards" >> beam.combiners.ToList()
+            | "FinishShards" >> beam.ParDo(_FinishShards(self.run_dir, config))
+        )
+        return infos

