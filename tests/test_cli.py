@@ -41,3 +41,13 @@ def test_missing_input_is_named(tmp_path, capsys):
 def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "ccforge.cli", "stages"], capture_output=True, text=True)
     assert out.returncode == 0 and "minhash_dedup" in out.stdout
+
+
+def test_scrub_pii_command_rewrites_only_the_text(tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "write to jane.doe@gmail.com today", "n": 1}\n{"text": "clean", "n": 2}\n')
+    target = tmp_path / "out.jsonl"
+    assert main(["scrub-pii", str(source), str(target), "--set", "pii.replacement=tag"]) == 0
+    lines = target.read_text().splitlines()
+    assert lines[0] == '{"text": "write to <EMAIL> today", "n": 1}'
+    assert "jane.doe" not in capsys.readouterr().out

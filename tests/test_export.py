@@ -12,7 +12,7 @@ import pytest
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.export import ExportError, export_run
 from ccforge.tokenize.local import write_token_shards
-from ccforge.tokenize.manifest import ManifestError, read_manifest, write_manifest
+from ccforge.tokenize.manifest import ManifestError, read_manifest, tokenizer_info, write_manifest
 from ccforge.tokenize.shards import all_tokens, read_shard
 
 
@@ -33,8 +33,9 @@ def read_llmc(path: Path) -> tuple[int, int, np.ndarray]:
 
 def build_run(run_dir: Path, encoding: str = "cl100k_base") -> Path:
     docs = [(f"<urn:uuid:{i}>", f"Page {i} says hello to the world. " * (1 + i % 5)) for i in range(40)]
-    write_token_shards(docs, run_dir, TokenizeConfig(encoding=encoding, shard_tokens=250, val_fraction=0.25, threads=1))
-    write_manifest(run_dir, None, None, {}, [])
+    config = TokenizeConfig(encoding=encoding, shard_tokens=250, val_fraction=0.25, threads=1)
+    entries, _ = write_token_shards(docs, run_dir, config)
+    write_manifest(run_dir, entries, tokenizer_info(config), {}, [])
     return run_dir
 
 

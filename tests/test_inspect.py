@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ccforge.tokenize.config import TokenizeConfig
-from ccforge.tokenize.encoding import load_encoding, tokenizer_info
+from ccforge.tokenize.encoding import load_encoding
 from ccforge.tokenize.inspect import inspect_path
 from ccforge.tokenize.local import write_token_shards
-from ccforge.tokenize.manifest import read_manifest, write_manifest
+from ccforge.tokenize.manifest import read_manifest, tokenizer_info, write_manifest
 from ccforge.tokenize.shards import encode_shard
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -28,7 +28,7 @@ def build_run(run_dir: Path) -> Path:
         for i in range(30)
     ]
     config = TokenizeConfig(shard_tokens=300, val_fraction=0.2, threads=1)
-    _, counts = write_token_shards(docs, run_dir, config)
+    entries, counts = write_token_shards(docs, run_dir, config)
     (run_dir / "documents").mkdir()
     pq.write_table(
         pa.table(
@@ -52,7 +52,7 @@ def build_run(run_dir: Path) -> Path:
         ]
     }
     (run_dir / "stats.json").write_text(json.dumps(stats))
-    write_manifest(run_dir, None, None, {"tokenize": {"shard_tokens": 300}}, stats)
+    write_manifest(run_dir, entries, tokenizer_info(config), {"tokenize": {"shard_tokens": 300}}, stats)
     return run_dir
 
 
@@ -147,8 +147,7 @@ def test_validate_catches_missing_shard(run):
 
 def rewrite_shard(run: Path, shard_path: str, rows: list[tuple[int, str, bytes]]) -> None:
     """Replace a shard with other rows and fix its manifest entry, so only deeper checks can fail."""
-    encoding = load_encoding("cl100k_base")
-    info = tokenizer_info("cl100k_base", encoding)
+    info = tokenizer_info(TokenizeConfig())
     entry_index = next(i for i, s in enumerate(read_manifest(run)["shards"]) if s["path"] == shard_path)
     split, index = Path(shard_path).stem.split("-")
     data, entry = encode_shard(split, int(index), rows, info, "zstd", 8192)

@@ -13,7 +13,7 @@ import pytest
 from ccforge.pipeline.report import ReportError, write_report
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.local import write_token_shards
-from ccforge.tokenize.manifest import write_manifest
+from ccforge.tokenize.manifest import tokenizer_info, write_manifest
 
 STATS = {
     "stages": [
@@ -46,8 +46,9 @@ def test_report_from_stats_json_alone(tmp_path):
 def test_report_with_documents_and_manifest(tmp_path):
     (tmp_path / "stats.json").write_text(json.dumps(STATS))
     docs = [(f"<urn:uuid:{i}>", "word " * (5 + 3 * i)) for i in range(60)]
-    _, counts = write_token_shards(docs, tmp_path, TokenizeConfig(threads=1))
-    write_manifest(tmp_path, None, None, {}, STATS)
+    config = TokenizeConfig(threads=1)
+    entries, counts = write_token_shards(docs, tmp_path, config)
+    write_manifest(tmp_path, entries, tokenizer_info(config), {}, STATS)
     (tmp_path / "documents").mkdir()
     pq.write_table(
         pa.table(

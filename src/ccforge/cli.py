@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also drop near-duplicates of documents in an earlier run")
 
     sub.add_parser("stages", help="list the stages and what each does")
+
+    scrub = sub.add_parser("scrub-pii", help="scrub PII from a JSONL or Parquet file, streaming")
+    scrub.add_argument("input", metavar="IN", help="a .jsonl, .jsonl.gz or .parquet file")
+    scrub.add_argument("output", metavar="OUT", help="where to write the scrubbed file (same format)")
+    scrub.add_argument("--text-column", default="text", help="the field holding the text (default: text)")
+    scrub.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                       help="override a pii setting, e.g. pii.replacement=tag")
     return parser
 
 
@@ -66,9 +73,14 @@ def print_summary(stats: dict, run_dir: str) -> None:
     console = Console()
     console.print(table)
     console.print(f"done in {stats['elapsed_s']:.1f} s")
-    for what, path in (("documents", "documents/"), ("tokens", "manifest.json"), ("stats", "stats.json"),
-                       ("report", "report.html")):
-        console.print(f"  {what:<10} {run_dir}/{path}")
+    tokenized = any(row["name"] == "tokenize" and not row.get("skipped") for row in stats["stages"])
+    outputs = [("documents", "documents/"), ("tokens", "manifest.json"), ("stats", "stats.json"),
+               ("report", "report.html")]
+    for what, path in outputs:
+        if what != "tokens" or tokenized:
+            console.print(f"  {what:<10} {run_dir}/{path}")
+    for url in stats.get("failed_inputs", []):
+        console.print(f"[red]could not read {url}; rerun the same command to retry it[/red]")
 
 
 def cmd_stages(args) -> int:
@@ -77,6 +89,19 @@ def cmd_stages(args) -> int:
     width = max(map(len, STAGE_DESCRIPTIONS))
     for name, description in STAGE_DESCRIPTIONS.items():
         print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def cmd_scrub_pii(args) -> int:
+    from ccforge.config import load_config
+    from ccforge.scrub import scrub_file
+
+    config = load_config(None, args.overrides)
+    counts = scrub_file(args.input, args.output, text_column=args.text_column, config=config.pii)
+    found = {k.removeprefix("found:"): v for k, v in counts.items() if k.startswith("found:")}
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(found.items())) or "none"
+    print(f"{counts.get('rows', 0)} rows, {counts.get('rows_changed', 0)} changed; PII found: {summary}")
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -94,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, extra)
-        handler = {"stages": cmd_stages}[args.command]
+        handler = {"stages": cmd_stages, "scrub-pii": cmd_scrub_pii}[args.command]
         return handler(args)
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         print(f"ccforge {args.command}: error: {exc}", file=sys.stderr)

@@ -86,7 +86,7 @@ IPV4 = re.compile(rf"(?<![0-9A-Za-z.])(?:{OCTET}\.){{3}}{OCTET}(?![0-9A-Za-z]|\.
 VERSION_WORDS = re.compile(
     r"(?i)(?:\b(?:version|versions|ver\.?|release|build|rev\.?|revision|firmware|patch|update|"
     r"kernel|driver|bios|v|section|sec\.|chapter|article|art\.|clause|table|figure|fig\.|step|para|no\.)|\u00a7)"
-    r"[ \t]*[:#(-]?[ \t]*$"  # on the same line
+    r"[ \t]*[:#(-]?[ \t]*\Z"  # on the same line
 )
 IPV6 = re.compile(r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])")
 # Every IPv6 address has two colons with at most four hex digits between them; the
@@ -194,7 +194,7 @@ IBAN = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}(?![0-9
 
 
 # "DE47 ", "NL04 MXHK ", "IT81 N811 ": digits after this are the rest of an (invalid) IBAN.
-IBAN_HEAD = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]{4}){0,2} ?$")
+IBAN_HEAD = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]{4}){0,2} ?\Z")
 
 
 def follows_iban_head(text: str, start: int) -> bool:
@@ -244,7 +244,7 @@ CN_ID = re.compile(
     r"[0-9]{3}[0-9Xx](?![0-9A-Za-z])"
 )
 CN_MOBILE = re.compile(r"(?<![0-9A-Za-z+])1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9A-Za-z])")
-CN_COUNTRY_CODE = re.compile(r"(?:\+|00)86[ -]?$")
+CN_COUNTRY_CODE = re.compile(r"(?:\+|00)86[ -]?\Z")
 
 
 def find_cn_ids(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:

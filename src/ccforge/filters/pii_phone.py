@@ -25,7 +25,7 @@ DATE_LIKE = re.compile(
     r"(?:(?:19|20)[0-9]{2}([-./])[0-9]{1,2}\1[0-9]{1,2}|[0-9]{1,2}([-./])[0-9]{1,2}\2(?:19|20)?[0-9]{2})(?![0-9])"
 )
 NOT_A_PHONE_BEFORE = re.compile(
-    r"(?i)(?:isbn|issn|pmid|doi|arxiv|eprint|patent|sku|upc|ean|gtin|iban|bic|swift)[^0-9\n]{0,12}$"
+    r"(?i)(?:isbn|issn|pmid|doi|arxiv|eprint|patent|sku|upc|ean|gtin|iban|bic|swift)[^0-9\n]{0,12}\Z"
 )
 PHONE_WORDS = re.compile(
     r"(?i)(?:\b(?:tel|telephone|phone|fon|fax|call|mobile?|mob|cell|cellphone|contact|kontakt|whatsapp|sms|"

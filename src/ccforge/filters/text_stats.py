@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from ccforge.filters.punctuation import PUNCTUATION_CHARS
-from ccforge.filters.words import split_words, words_kind
+from ccforge.filters.words import split_words_by_kind, words_kind
 
 _DROP_PUNCTUATION = dict.fromkeys(map(ord, PUNCTUATION_CHARS))
 
@@ -40,7 +40,7 @@ class TextStats:
 
     @cached_property
     def words(self) -> list[str]:
-        return split_words(self.text, self.words_kind)
+        return split_words_by_kind(self.text, self.words_kind)
 
     @cached_property
     def word_counts(self) -> Counter[str]:

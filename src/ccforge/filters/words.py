@@ -64,7 +64,11 @@ def words_kind(language: str) -> str:
 
 def split_words(text: str, language: str = "en") -> list[str]:
     """The words of `text` (punctuation marks are words too, as in datatrove)."""
-    kind = words_kind(language)
+    return split_words_by_kind(text, words_kind(language))
+
+
+def split_words_by_kind(text: str, kind: str) -> list[str]:
+    """`split_words` for a `words_kind` result ('spaced', 'jieba' or 'script_runs')."""
     if kind == "jieba":
         import rjieba
 

@@ -56,6 +56,7 @@ CHUNK_SCHEMA = pa.schema(
     ]
 )
 DEDUP_KEY_COLUMNS = ["id", "url", "date", "language", "exact_hash", "minhash_bands"]
+DOCUMENT_COLUMNS = [name for name in CHUNK_SCHEMA.names if name not in ("exact_hash", "minhash_bands")]
 _KEY_METADATA = ("exact_hash", "minhash_bands")
 
 
@@ -77,10 +78,8 @@ def chunk_row(doc: Document) -> dict:
 
 
 def document_from_chunk_row(row: dict) -> Document:
+    """Phase B's document: the dedup keys stay behind in the chunk file."""
     metadata = json.loads(row["metadata"]) if row.get("metadata") else {}
-    for key in _KEY_METADATA:
-        if row.get(key) is not None:
-            metadata[key] = row[key]
     return Document(
         id=row["id"],
         url=row["url"],

@@ -7,8 +7,14 @@ import apache_beam as beam
 
 from ccforge.config import RunConfig
 from ccforge.pipeline.adapter import ApplyStage
-from ccforge.pipeline.dedup_steps import DropDuplicates, FindDuplicates
-from ccforge.pipeline.parquet_io import DEDUP_KEY_COLUMNS, ReadRowGroup, WriteDocuments, document_from_chunk_row
+from ccforge.pipeline.dedup_steps import DropDuplicates, FindDuplicates, write_band_index
+from ccforge.pipeline.parquet_io import (
+    DEDUP_KEY_COLUMNS,
+    DOCUMENT_COLUMNS,
+    ReadRowGroup,
+    WriteDocuments,
+    document_from_chunk_row,
+)
 from ccforge.pipeline.tokenize_steps import TokenizeDocuments, WriteTokenShards
 from ccforge.stages import pii_stage
 
@@ -25,17 +31,19 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
         pipeline
         | "chunk row groups" >> beam.Create(pieces)
         | "spread row groups" >> beam.Reshuffle()
-        | "read chunks" >> beam.ParDo(ReadRowGroup())
+        | "read chunks" >> beam.ParDo(ReadRowGroup(DOCUMENT_COLUMNS))
         | "to documents" >> beam.Map(document_from_chunk_row)
     )
     if dedup:
-        verdicts = (
+        keys = (
             pipeline
             | "key row groups" >> beam.Create(pieces)
             | "spread key row groups" >> beam.Reshuffle()
             | "read dedup keys" >> beam.ParDo(ReadRowGroup(DEDUP_KEY_COLUMNS))
-            | "find duplicates" >> FindDuplicates(config.exact_dedup, config.minhash_dedup)
         )
+        verdicts = keys | "find duplicates" >> FindDuplicates(config.exact_dedup, config.minhash_dedup)
+        if config.minhash_dedup.enabled:  # so later runs can dedup against this one
+            write_band_index(keys, verdicts, run_dir, config.minhash_dedup)
         docs = docs | "drop duplicates" >> DropDuplicates(config.exact_dedup, config.minhash_dedup, verdicts)
     pii = pii_stage(config)
     if pii is not None:

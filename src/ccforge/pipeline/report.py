@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
 from ccforge.tokenize.run_files import (
     DocumentColumns,
@@ -262,6 +263,11 @@ def _log_histogram(values: np.ndarray, unit: str, color: str) -> str:
     fig, ax = _figure(5, 2.8)
     ax.hist(values, bins=bins, color=color)
     ax.set_xscale("log")
+    # Labels at 1, 2, 5 x 10^k in plain numbers; matplotlib's own minor labels collide on short ranges.
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(lambda v, _: _human(v))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     median = float(np.median(values))
     ax.axvline(median, color=INK, linewidth=1, linestyle="--")
     ax.text(median, ax.get_ylim()[1] * 0.95, f" median {median:,.0f}", fontsize=8.5, color=INK, va="top")

@@ -20,8 +20,8 @@ from apache_beam.transforms.window import GlobalWindows
 from ccforge.document import Document
 from ccforge.pipeline.metrics import StageCounters
 from ccforge.tokenize.config import TokenizeConfig
-from ccforge.tokenize.encoding import load_encoding, tokenizer_info
-from ccforge.tokenize.manifest import SHARD_LIST_FILE, shard_list_json
+from ccforge.tokenize.encoding import describe_encoding, load_encoding
+from ccforge.tokenize.manifest import tokenizer_info
 from ccforge.tokenize.shards import (
     SHARD_FILE,
     document_tokens,
@@ -48,7 +48,7 @@ class _EncodeBatches(beam.DoFn):
     def setup(self):
         self.encoding = load_encoding(self.config.encoding)
         self.eot = self.encoding.eot_token
-        self.dtype = np.dtype(tokenizer_info(self.config.encoding, self.encoding).dtype)
+        self.dtype = np.dtype(describe_encoding(self.config.encoding, self.encoding).dtype)
         self.counters = StageCounters(STAGE)
 
     def start_bundle(self):
@@ -111,7 +111,7 @@ class _WriteShard(beam.DoFn):
         self.config = config
 
     def setup(self):
-        self.info = tokenizer_info(self.config.encoding, load_encoding(self.config.encoding))
+        self.info = tokenizer_info(self.config)
 
     def process(self, element):
         (split, index), rows = element
@@ -126,15 +126,13 @@ class _WriteShard(beam.DoFn):
         yield entry
 
 
-class _FinishShards(beam.DoFn):
-    """Writes tokens/_shards.json and deletes shard files an earlier run left that this one did not write."""
+class _RemoveStaleShards(beam.DoFn):
+    """Deletes shard files an earlier run left in tokens/ that this run did not write."""
 
-    def __init__(self, run_dir: str, config: TokenizeConfig):
+    def __init__(self, run_dir: str):
         self.run_dir = run_dir
-        self.config = config
 
     def process(self, shard_infos: list[dict]):
-        info = tokenizer_info(self.config.encoding, load_encoding(self.config.encoding))
         written = {s["path"].split("/")[-1] for s in shard_infos}
         pattern = FileSystems.join(self.run_dir, "tokens", "*.parquet")
         stale = [
@@ -145,15 +143,14 @@ class _FinishShards(beam.DoFn):
         ]
         if stale:
             FileSystems.delete(stale)
-        with FileSystems.create(FileSystems.join(self.run_dir, SHARD_LIST_FILE)) as f:
-            f.write(shard_list_json(shard_infos, info).encode())
-        yield len(shard_infos)
+        yield len(stale)
 
 
 class WriteTokenShards(beam.PTransform):
-    """Documents with tokens -> OUT/tokens/{train,val}-NNNNN.parquet; returns one info dict per shard.
+    """Documents with tokens -> OUT/tokens/{train,val}-NNNNN.parquet; returns one manifest entry per shard.
 
-    Also writes OUT/tokens/_shards.json (the shard list and tokenizer) for `write_manifest`.
+    Once every shard is written, shard files of an earlier run into the same directory
+    that this run did not write are deleted, so tokens/ holds exactly the manifest's shards.
     """
 
     def __init__(self, run_dir: str, config: TokenizeConfig):
@@ -177,6 +174,6 @@ class WriteTokenShards(beam.PTransform):
         _ = (
             infos
             | "AllShards" >> beam.combiners.ToList()
-            | "FinishShards" >> beam.ParDo(_FinishShards(self.run_dir, config))
+            | "RemoveStaleShards" >> beam.ParDo(_RemoveStaleShards(self.run_dir))
         )
         return infos

@@ -65,7 +65,7 @@ def load_encoding(name_or_path: str) -> tiktoken.Encoding:
     return _get_encoding_with_time_limit(name)
 
 
-def tokenizer_info(name_or_path: str, encoding: tiktoken.Encoding) -> TokenizerInfo:
+def describe_encoding(name_or_path: str, encoding: tiktoken.Encoding) -> TokenizerInfo:
     """The manifest's tokenizer entry; `name` is what the user asked for (cl100k_base, not the offline alias)."""
     is_file = _looks_like_path(name_or_path)
     return TokenizerInfo(

@@ -6,7 +6,6 @@ ccforge.pipeline.tokenize_steps do the same placement with a shuffle.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ccforge.tokenize.config import TokenizeConfig
-from ccforge.tokenize.encoding import load_encoding, tokenizer_info
-from ccforge.tokenize.manifest import SHARD_LIST_FILE, shard_list_json
+from ccforge.tokenize.encoding import describe_encoding, load_encoding
+from ccforge.tokenize.manifest import sort_shards
 from ccforge.tokenize.shards import (
     SHARD_FILE,
     document_tokens,
@@ -36,7 +35,7 @@ def write_token_shards(
     config.check()
     run_dir = Path(run_dir)
     encoding = load_encoding(config.encoding)
-    info = tokenizer_info(config.encoding, encoding)
+    info = describe_encoding(config.encoding, encoding)
     dtype = np.dtype(info.dtype)
     rows: dict[str, list[tuple[int, str, bytes]]] = {}
     token_counts: dict[str, int] = {}
@@ -78,5 +77,4 @@ def write_token_shards(
     for path in tokens_dir.glob("*.parquet"):
         if SHARD_FILE.match(path.name) and path.name not in written:
             path.unlink()
-    (run_dir / SHARD_LIST_FILE).write_text(shard_list_json(entries, info))
-    return json.loads(shard_list_json(entries, info))["shards"], token_counts
+    return sort_shards(entries), token_counts

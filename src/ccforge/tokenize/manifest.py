@@ -1,8 +1,7 @@
 """OUT/manifest.json: the tokenizer, every shard with its counts and checksum, the config and the funnel.
 
-The Beam job writes `OUT/tokens/_shards.json` (the shard list and tokenizer, known only
-inside the pipeline) as its last step; the driver then calls `write_manifest`, which adds
-the funnel it read from the job's metrics.
+The driver writes it after the Beam job, from the shard entries WriteTokenShards emitted
+and the funnel read from the job's metrics.
 """
 
 from __future__ import annotations
@@ -13,11 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ccforge.tokenize.encoding import TokenizerInfo
+from ccforge.tokenize.config import TokenizeConfig
+from ccforge.tokenize.encoding import TokenizerInfo, describe_encoding, load_encoding
 from ccforge.tokenize.shards import FORMAT, SPLITS
 
 MANIFEST_FILE = "manifest.json"
-SHARD_LIST_FILE = "tokens/_shards.json"
 
 
 class ManifestError(ValueError):
@@ -26,17 +25,13 @@ class ManifestError(ValueError):
 
 def write_manifest(
     run_dir: str | Path,
-    shard_infos: list[dict] | None,
-    tokenizer_info: TokenizerInfo | dict | None,
+    shard_infos: list[dict],
+    tokenizer_info: TokenizerInfo | dict,
     config_dict: dict | None,
     funnel: list[dict] | dict | None,
 ) -> Path:
-    """Write OUT/manifest.json. `shard_infos` / `tokenizer_info` None: take them from tokens/_shards.json."""
+    """Write OUT/manifest.json (shards sorted by split and path, totals summed from them)."""
     run_dir = Path(run_dir)
-    if shard_infos is None or tokenizer_info is None:
-        listed = read_shard_list(run_dir)
-        shard_infos = listed["shards"] if shard_infos is None else shard_infos
-        tokenizer_info = listed["tokenizer"] if tokenizer_info is None else tokenizer_info
     if isinstance(tokenizer_info, TokenizerInfo):
         tokenizer_info = tokenizer_info.to_dict()
     if isinstance(funnel, dict):
@@ -56,6 +51,11 @@ def write_manifest(
     return path
 
 
+def tokenizer_info(config: TokenizeConfig) -> TokenizerInfo:
+    """The manifest's tokenizer entry for the encoding a config names."""
+    return describe_encoding(config.encoding, load_encoding(config.encoding))
+
+
 def read_manifest(run_dir: str | Path) -> dict:
     path = Path(run_dir)
     if path.is_dir():
@@ -72,18 +72,6 @@ def read_manifest(run_dir: str | Path) -> dict:
     if manifest["format"] != FORMAT:
         raise ManifestError(f"{path} has format '{manifest['format']}', this ccforge reads '{FORMAT}'")
     return manifest
-
-
-def read_shard_list(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / SHARD_LIST_FILE
-    if not path.is_file():
-        raise ManifestError(f"no {SHARD_LIST_FILE} in {run_dir}: the tokenize step did not finish")
-    return json.loads(path.read_text())
-
-
-def shard_list_json(shard_infos: list[dict], tokenizer_info: TokenizerInfo) -> str:
-    """The text of tokens/_shards.json (written by the pipeline through Beam's file systems)."""
-    return json.dumps({"tokenizer": tokenizer_info.to_dict(), "shards": sort_shards(shard_infos)}, indent=1)
 
 
 def sort_shards(shard_infos: list[dict]) -> list[dict]:
