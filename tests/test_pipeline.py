@@ -44,7 +44,7 @@ def test_documents_parquet_has_fineweb_columns_and_readers_agree(sample_run):
     assert frame["id"].is_unique
     assert (frame["language"] == "en").all()
     assert frame["text"].str.len().min() > 0
-    count = duckdb.sql(f"select count(*) from read_parquet('{out}/documents/*.parquet')").fetchone()[0]
+    count = duckdb.sql(f"select count(*) from read_parquet('{out}/documents/*.parquet')").fetchall()[0][0]
     assert count == len(frame)
 
 

@@ -32,6 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stages", help="list the stages and what each does")
 
+    inspect = sub.add_parser("inspect", help="summarise, show or validate a shard, a folder or a run")
+    inspect.add_argument("path", metavar="PATH", help="a run directory, a tokens folder or one Parquet file")
+    inspect.add_argument("--show", type=int, default=0, metavar="N", help="print N documents decoded from tokens")
+    inspect.add_argument("--validate", action="store_true", help="check every shard against the manifest")
+    inspect.add_argument("--json", action="store_true", dest="as_json", help="machine-readable output")
+
+    export = sub.add_parser("export", help="write a run's tokens for llm.c or nanoGPT")
+    export.add_argument("run", metavar="RUN", help="run directory with manifest.json")
+    export.add_argument("--format", required=True, choices=["llmc", "nanogpt"])
+    export.add_argument("--output", required=True, metavar="DIR")
+
     scrub = sub.add_parser("scrub-pii", help="scrub PII from a JSONL or Parquet file, streaming")
     scrub.add_argument("input", metavar="IN", help="a .jsonl, .jsonl.gz or .parquet file")
     scrub.add_argument("output", metavar="OUT", help="where to write the scrubbed file (same format)")
@@ -92,6 +103,21 @@ def cmd_stages(args) -> int:
     return 0
 
 
+def cmd_inspect(args) -> int:
+    from ccforge.tokenize.inspect import inspect_path
+
+    return inspect_path(args.path, show=args.show, validate=args.validate, as_json=args.as_json)
+
+
+def cmd_export(args) -> int:
+    from ccforge.tokenize.export import export_run
+
+    paths = export_run(args.run, args.format, args.output)
+    for path in paths:
+        print(path)
+    return 0
+
+
 def cmd_scrub_pii(args) -> int:
     from ccforge.config import load_config
     from ccforge.scrub import scrub_file
@@ -119,7 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, extra)
-        handler = {"stages": cmd_stages, "scrub-pii": cmd_scrub_pii}[args.command]
+        handler = {
+            "stages": cmd_stages,
+            "inspect": cmd_inspect,
+            "export": cmd_export,
+            "scrub-pii": cmd_scrub_pii,
+        }[args.command]
         return handler(args)
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         print(f"ccforge {args.command}: error: {exc}", file=sys.stderr)

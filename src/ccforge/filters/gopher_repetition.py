@@ -138,23 +138,31 @@ class _NGrams:
         return int(self.chars(n, self.joiner)[position]) * int(best)
 
     def repeated_ngram_chars(self, n: int) -> int:
-        """Characters of n-grams that repeat one seen before, skipping past each repeat (Gopher's count)."""
+        """Characters of n-grams that repeat one seen before, skipping past each repeat (Gopher's count).
+
+        Gopher walks every position; only positions whose n-gram occurs more than once
+        can change the walk (the others are 'new, step one'), so only those are visited.
+        """
         hashes = self.hashes(n)
-        if len(hashes) == 0 or len(np.unique(hashes)) == len(hashes):
+        if len(hashes) < 2:
             return 0
-        chars = self.chars(n, 0)  # Gopher counts these without the spaces
+        _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+        candidates = np.flatnonzero(counts[inverse] > 1)
+        if len(candidates) == 0:
+            return 0
+        chars = self.chars(n, 0)[candidates].tolist()  # Gopher counts these without the spaces
         seen: set[int] = set()
         repeated = 0
         position = 0
-        hash_list = hashes.tolist()
-        while position < len(hash_list):
-            value = hash_list[position]
+        for candidate, value, size in zip(candidates.tolist(), hashes[candidates].tolist(), chars):
+            if candidate < position:  # inside a repeat just counted
+                continue
             if value in seen:
-                repeated += int(chars[position])
-                position += n
+                repeated += size
+                position = candidate + n
             else:
                 seen.add(value)
-                position += 1
+                position = candidate + 1
         return repeated
 
 

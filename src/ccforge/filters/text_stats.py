@@ -50,6 +50,11 @@ class TextStats:
     def word_summary(self) -> WordSummary:
         non_symbol = non_symbol_chars = alpha = 0
         for word, count in self.word_counts.items():
+            if word.isalpha():  # most words: no punctuation, some letter
+                non_symbol += count
+                non_symbol_chars += count * len(word)
+                alpha += count
+                continue
             if word.translate(_DROP_PUNCTUATION):
                 non_symbol += count
                 non_symbol_chars += count * len(word)

@@ -105,20 +105,25 @@ def _is_punct(word: str) -> bool:
 def _split_spaced(text: str) -> list[str]:
     """spaCy's tokenizer algorithm on whitespace-separated chunks (spacy/tokenizer.pyx)."""
     out: list[str] = []
+    append, extend, special = out.append, out.extend, SPECIAL_CASES.get
     for chunk in text.split():
-        special = SPECIAL_CASES.get(chunk)
-        if special is not None:
-            out.extend(special)
-        elif chunk.isalpha():  # the common case: no affix or infix rule can apply
-            out.append(chunk)
+        if chunk.isalpha():  # the common case: no affix or infix rule can apply
+            pieces = special(chunk)
+            if pieces is None:
+                append(chunk)
+            else:
+                extend(pieces)
         else:
-            out.extend(_split_chunk_cached(chunk))
+            extend(_split_chunk_cached(chunk))
     return out
 
 
 @lru_cache(maxsize=1 << 16)
 def _split_chunk_cached(chunk: str) -> tuple[str, ...]:
     """Chunks with punctuation ('word.', 'it's,') recur across pages: remember them (as spaCy does)."""
+    special = SPECIAL_CASES.get(chunk)
+    if special is not None:
+        return special
     pieces: list[str] = []
     _split_chunk(chunk, pieces, True)
     return tuple(_merge_special_spans(pieces) if len(pieces) > 1 else pieces)

@@ -267,7 +267,6 @@ def _log_histogram(values: np.ndarray, unit: str, color: str) -> str:
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(lambda v, _: _human(v))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     median = float(np.median(values))
     ax.axvline(median, color=INK, linewidth=1, linestyle="--")
     ax.text(median, ax.get_ylim()[1] * 0.95, f" median {median:,.0f}", fontsize=8.5, color=INK, va="top")
@@ -305,6 +304,7 @@ def _dedup_body(stats: dict, columns: DocumentColumns | None) -> str:
     ax.bar(x, counts, color=["#9aa5b1"] + [KEPT] * (len(counts) - 1))
     ax.set_xticks(x, labels)
     ax.set_yscale("log")
+    ax.set_ylim(bottom=0.5)  # so a cluster size seen once still shows as a bar
     _tidy(ax, xlabel="cluster size (1 = unique)", ylabel="kept documents", horizontal=False)
     clustered = int((sizes > 1).sum())
     summary = (
@@ -358,10 +358,10 @@ def _tidy(ax, xlabel: str = "", ylabel: str = "", horizontal: bool = True) -> No
     ax.set_ylabel(ylabel, color=MUTED, fontsize=9)
     ax.grid(axis="x" if horizontal else "y", color="#edf0f3", linewidth=0.8)
     ax.set_axisbelow(True)
-    if horizontal:
-        ax.xaxis.set_major_formatter(lambda v, _: _human(v))
-    else:
-        ax.yaxis.set_major_formatter(lambda v, _: _human(v))
+    counts_axis = ax.xaxis if horizontal else ax.yaxis
+    if (ax.get_xscale() if horizontal else ax.get_yscale()) == "linear":
+        counts_axis.set_major_locator(MaxNLocator(integer=True))  # documents come whole
+    counts_axis.set_major_formatter(lambda v, _: _human(v))
 
 
 def _img(fig: Figure, alt: str) -> str:
