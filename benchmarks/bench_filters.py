@@ -231,14 +231,24 @@ def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tu
     if python is None:
         return {"datatrove": "skipped"}
     runner = CACHE / "datatrove_runner.py"
-    runner.write_text(DATATROVE_RUNNER)
     result_path = CACHE / f"datatrove-{texts_path.name}.json"
-    start = time.perf_counter()
-    done = subprocess.run([str(python), str(runner), str(texts_path), str(result_path)], capture_output=True, text=True)
-    if done.returncode != 0:
-        print("skip datatrove comparison: its run failed:", (done.stderr.strip().splitlines() or [""])[-1])
-        return {"datatrove": "failed"}
-    print(f"\ndatatrove chain ran in {time.perf_counter() - start:.0f} s")
+    fresh = (
+        result_path.exists()
+        and runner.exists()
+        and runner.read_text() == DATATROVE_RUNNER
+        and result_path.stat().st_mtime > texts_path.stat().st_mtime
+    )
+    if fresh:  # datatrove's verdicts on these texts do not change: ~10 minutes saved
+        print(f"\ndatatrove verdicts from {result_path} (delete it to run datatrove again)")
+    else:
+        runner.write_text(DATATROVE_RUNNER)
+        start = time.perf_counter()
+        command = [str(python), str(runner), str(texts_path), str(result_path)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            print("skip datatrove comparison: its run failed:", (done.stderr.strip().splitlines() or [""])[-1])
+            return {"datatrove": "failed"}
+        print(f"\ndatatrove chain ran in {time.perf_counter() - start:.0f} s")
     result = json.load(open(result_path))
     theirs = result["outcomes"]
     dt_rates = {n: round(result["entered"][n] / max(result["seconds"][n], 1e-9), 1) for n in STAGES}
@@ -285,14 +295,15 @@ def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tu
 
 
 URL_BENCH = r"""
-import json, resource, sys, time
+import json, sys, time
 start = time.perf_counter()
 from ccforge.filters.url_filter import UrlFilter, UrlFilterConfig
 from ccforge.document import Document
 stage = UrlFilter(UrlFilterConfig(blocklists=[sys.argv[1]], use_fetched=False))
 stage.setup()
 load_s = time.perf_counter() - start
-rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: after fork+exec the latter still holds the parent's peak
+rss_mb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 urls = [line.strip() for line in open(sys.argv[2])]
 start = time.perf_counter()
 reasons = {}

@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=["llmc", "nanogpt"])
     export.add_argument("--output", required=True, metavar="DIR")
 
+    blocklist = sub.add_parser("blocklist", help="manage URL blocklists")
+    blocklist_sub = blocklist.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fetch = blocklist_sub.add_parser("fetch", help="download the current UT1 lists from their publisher")
+    fetch.add_argument("--dest", default=None, metavar="DIR",
+                       help="where to save them (default $CCFORGE_BLOCKLISTS or ~/.cache/ccforge/blocklists)")
+    fetch.add_argument("--category", action="append", default=None, metavar="NAME",
+                       help="UT1 category to fetch (repeatable; default: adult)")
+
     scrub = sub.add_parser("scrub-pii", help="scrub PII from a JSONL or Parquet file, streaming")
     scrub.add_argument("input", metavar="IN", help="a .jsonl, .jsonl.gz or .parquet file")
     scrub.add_argument("output", metavar="OUT", help="where to write the scrubbed file (same format)")
@@ -118,6 +126,17 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_blocklist(args) -> int:
+    from ccforge.blocklist import BlocklistError, fetch_blocklists
+
+    try:
+        dest = fetch_blocklists(args.dest, categories=tuple(args.category or ("adult",)))
+    except BlocklistError as exc:
+        raise ValueError(str(exc)) from None
+    print(f"saved to {dest}; url_filter reads them from there")
+    return 0
+
+
 def cmd_scrub_pii(args) -> int:
     from ccforge.config import load_config
     from ccforge.scrub import scrub_file
@@ -150,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             "inspect": cmd_inspect,
             "export": cmd_export,
             "scrub-pii": cmd_scrub_pii,
+            "blocklist": cmd_blocklist,
         }[args.command]
         return handler(args)
     except (ConfigError, ValueError, FileNotFoundError) as exc:

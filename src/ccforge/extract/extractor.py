@@ -1,21 +1,28 @@
 """HTML -> main text, under a per-page time limit and a size cap.
 
 trafilatura with FineWeb's settings is the default; resiliparse is the fast option.
-The time limit runs the extractor in a pebble process pool: a page that stalls is
-killed with its worker process (pebble starts a fresh one) and counted as `timeout`.
-FineWeb's 0.1 s limit drops over half the pages on a slow 2-core machine, so the
-default here is generous; the funnel shows how many pages hit it.
+The time limit runs the extractor in one child process per worker (`PageSandbox`),
+fed page by page over a pipe: a page that stalls is killed with the child and
+counted as `timeout`, and the next page gets a fresh child forked from the warm
+parent (trafilatura already imported, so a restart costs milliseconds, not an
+import). FineWeb's 0.1 s limit drops over half the pages on a slow 2-core machine,
+so the default here is generous; the funnel shows how many pages hit it.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import TimeoutError as FutureTimeout
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from ccforge.document import Document, Drop
 from ccforge.stage import Stage
 
 EXTRACTORS = ("trafilatura", "resiliparse")
+_OK, _ERROR = b"\x00", b"\x01"
 
 
 @dataclass
@@ -30,7 +37,7 @@ class ExtractConfig:
 
 
 def extract_text(html: str, extractor: str, favor_precision: bool, include_comments: bool, deduplicate: bool) -> str:
-    """Main text of one page ('' when nothing is found). Runs in the worker process."""
+    """Main text of one page ('' when nothing is found)."""
     if extractor == "resiliparse":
         from resiliparse.extract.html2text import extract_plain_text
 
@@ -46,6 +53,99 @@ def extract_text(html: str, extractor: str, favor_precision: bool, include_comme
     return text or ""
 
 
+class PageTimeout(Exception):
+    """The page took longer than the time limit; its child process was killed."""
+
+
+class SandboxCrashed(Exception):
+    """The child process died on the page (a segfault, the OOM killer)."""
+
+
+class PageSandbox:
+    """`run(html)` in a child process with a wall-clock limit per call.
+
+    The child is forked from this process on first use and after every kill, so it
+    inherits whatever the parent imported. Pages travel as UTF-8 bytes over a pipe
+    (no pickling, no helper threads): the round trip costs far less than a page.
+    """
+
+    def __init__(self, extract: Callable[[str], str], timeout_s: float):
+        self.extract = extract
+        self.timeout_s = timeout_s
+        self.restarts = 0  # children started after the first: one per timeout or crash
+        self._started = False
+        self._child = None
+        self._conn = None
+
+    def run(self, html: str) -> str:
+        if self._child is None:
+            self._start()
+        try:
+            self._conn.send_bytes(html.encode("utf-8", "surrogatepass"))
+            if not self._conn.poll(self.timeout_s):
+                self._kill()
+                raise PageTimeout()
+            reply = self._conn.recv_bytes()
+        except (EOFError, OSError) as exc:  # the child died under us
+            self._kill()
+            raise SandboxCrashed() from exc
+        body = reply[1:].decode("utf-8", "surrogatepass")
+        if reply[:1] == _ERROR:
+            raise RuntimeError(body)
+        return body
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._conn.close()  # the child reads EOF and exits
+            self._child.join(1.0)
+            if self._child.is_alive():
+                self._kill()
+            self._child = None
+            self._conn = None
+
+    def _start(self) -> None:
+        if self._started:
+            self.restarts += 1
+        self._started = True
+        context = multiprocessing.get_context("fork")  # inherit the warm imports
+        parent_end, child_end = context.Pipe(duplex=True)
+        child = context.Process(target=_serve, args=(child_end, parent_end, self.extract), daemon=True)
+        child.start()
+        child_end.close()
+        self._child, self._conn = child, parent_end
+
+    def _kill(self) -> None:
+        if self._child is not None:
+            try:
+                os.kill(self._child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._child.join()
+            self._conn.close()
+        self._child = None
+        self._conn = None
+
+
+def _serve(conn, parent_end, extract: Callable[[str], str]) -> None:
+    """The child's loop: page in, text (or the error's name) out, until the pipe closes."""
+    parent_end.close()  # the fork's copy; with it open, the parent's close would not end the loop
+    try:  # die before the worker if memory runs out
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000\n")
+    except OSError:
+        pass
+    while True:
+        try:
+            html = conn.recv_bytes().decode("utf-8", "surrogatepass")
+        except (EOFError, OSError):
+            return
+        try:
+            reply = _OK + extract(html).encode("utf-8", "surrogatepass")
+        except Exception as exc:  # noqa: BLE001 - any failure is this page's, not the child's
+            reply = _ERROR + f"{type(exc).__name__}: {exc}"[:500].encode("utf-8", "replace")
+        conn.send_bytes(reply)
+
+
 class Extractor(Stage):
     name = "extract"
 
@@ -55,21 +155,34 @@ class Extractor(Stage):
                 f"unknown extractor '{config.extractor}' in extract.extractor; choose one of {', '.join(EXTRACTORS)}"
             )
         self.config = config
-        self._pool = None
+        self._extract: Callable[[str], str] | None = None
+        self._sandbox: PageSandbox | None = None
+        self._restarts_counted = 0
 
     def setup(self) -> None:
+        self._extract = partial(
+            extract_text,
+            extractor=self.config.extractor,
+            favor_precision=self.config.favor_precision,
+            include_comments=self.config.include_comments,
+            deduplicate=self.config.deduplicate,
+        )
+        # Import and warm the extractor here, so the sandbox's children are born ready.
+        self._extract("<html><body><p>warm up</p></body></html>")
         if self.config.timeout_s > 0:
-            from pebble import ProcessPool
-
-            self._pool = ProcessPool(max_workers=1)
-        else:  # import here so the first page does not pay for it
-            extract_text("<html><body><p>warm up</p></body></html>", **self._options())
+            self._sandbox = PageSandbox(self._extract, self.config.timeout_s)
 
     def teardown(self) -> None:
-        if self._pool is not None:
-            self._pool.stop()
-            self._pool.join()
-            self._pool = None
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+    def take_counts(self) -> dict[str, int]:
+        if self._sandbox is None or self._sandbox.restarts == self._restarts_counted:
+            return {}
+        new = self._sandbox.restarts - self._restarts_counted
+        self._restarts_counted = self._sandbox.restarts
+        return {"restarts": new}
 
     def process(self, doc: Document) -> Document | Drop:
         html = doc.html
@@ -78,9 +191,11 @@ class Extractor(Stage):
         if len(html) > self.config.max_html_bytes:
             html = html[: self.config.max_html_bytes]
         try:
-            text = self._run(html)
-        except FutureTimeout:
+            text = self._extract(html) if self._sandbox is None else self._sandbox.run(html)
+        except PageTimeout:
             return Drop("timeout")
+        except SandboxCrashed:
+            return Drop("extractor_crashed")
         except Exception:  # the extractor choked on this page; the job goes on
             return Drop("extractor_error")
         doc.html = ""  # later stages never carry markup
@@ -89,17 +204,3 @@ class Extractor(Stage):
             return Drop("empty_text")
         doc.text = text
         return doc
-
-    def _run(self, html: str) -> str:
-        if self._pool is None:
-            return extract_text(html, **self._options())
-        future = self._pool.schedule(extract_text, args=(html,), kwargs=self._options(), timeout=self.config.timeout_s)
-        return future.result()
-
-    def _options(self) -> dict:
-        return {
-            "extractor": self.config.extractor,
-            "favor_precision": self.config.favor_precision,
-            "include_comments": self.config.include_comments,
-            "deduplicate": self.config.deduplicate,
-        }

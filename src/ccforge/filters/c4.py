@@ -10,7 +10,9 @@ Chinese and Japanese lines count their words with their own splitter, not by spa
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -56,11 +58,11 @@ class C4Filter(PerLanguageStage):
         result = clean_c4(doc.text, config, language, self._counts)
         if isinstance(result, Drop):
             return result
-        doc.text = result
-        return doc
+        # A new document, not the input changed in place (Beam's rule for elements).
+        return dataclasses.replace(doc, text=result)
 
 
-def clean_c4(text: str, config: C4Config, language: str, line_counts: Any = None) -> str | Drop:
+def clean_c4(text: str, config: C4Config, language: str, line_counts: Counter[str] | None = None) -> str | Drop:
     """The cleaned text, or a Drop. `line_counts` (a Counter) gets removed lines by reason."""
     kind = words_kind(language)
     spaced = kind == "spaced"
@@ -69,7 +71,7 @@ def clean_c4(text: str, config: C4Config, language: str, line_counts: Any = None
     else:
         end_punctuation = tuple(END_PUNCTUATION if spaced else CJK_END_PUNCTUATION)
     max_word_length = config.max_word_length
-    removed: dict[str, int] = {}
+    removed: Counter[str] = Counter()
     sentences = 0
     kept: list[str] = []
     for line in text_stats(text, language).lines:
@@ -77,28 +79,28 @@ def clean_c4(text: str, config: C4Config, language: str, line_counts: Any = None
         # C4 counts a line's words by spaces; Chinese and Japanese need their splitter.
         words = line.split() if spaced else split_words(line, language)
         if max_word_length != -1 and len(line) > max_word_length and any(len(w) > max_word_length for w in words):
-            removed["too_long_word"] = removed.get("too_long_word", 0) + 1
+            removed["too_long_word"] += 1
             continue
         if config.remove_citations and "[" in line:
             cited, line = line, CITATION.sub("", line)
             if not spaced and line != cited:
                 words = split_words(line, language)
         if config.filter_no_terminal_punct and (not line.endswith(end_punctuation) or line.endswith("...")):
-            removed["no_terminal_punct"] = removed.get("no_terminal_punct", 0) + 1
+            removed["no_terminal_punct"] += 1
             continue
         if len(words) < config.min_words_per_line:
-            removed["too_few_words"] = removed.get("too_few_words", 0) + 1
+            removed["too_few_words"] += 1
             continue
         lowered = line.lower()
         if config.filter_lorem_ipsum and "lorem ipsum" in lowered:
             return Drop("lorem_ipsum")
         if config.filter_javascript and "javascript" in lowered:
-            removed["javascript"] = removed.get("javascript", 0) + 1
+            removed["javascript"] += 1
             continue
         if config.filter_curly_bracket and "{" in line:
             return Drop("curly_bracket")
         if config.filter_policy and any(phrase in lowered for phrase in config.policy_phrases):
-            removed["policy"] = removed.get("policy", 0) + 1
+            removed["policy"] += 1
             continue
         # Counting stops once the page has enough: the rest cannot change the verdict.
         if sentences < config.min_num_sentences:
@@ -107,6 +109,5 @@ def clean_c4(text: str, config: C4Config, language: str, line_counts: Any = None
     if sentences < config.min_num_sentences:
         return Drop("too_few_sentences")
     if line_counts is not None:
-        for reason, count in removed.items():
-            line_counts[f"lines_removed:{reason}"] += count
+        line_counts.update({f"lines_removed:{reason}": count for reason, count in removed.items()})
     return "\n".join(kept).strip()

@@ -113,6 +113,7 @@ class _NGrams:
         with np.errstate(over="ignore"):
             self.unigrams = _mix(stats.word_ids)
         self._hashes = {1: self.unigrams}
+        self._repeated: dict[int, np.ndarray] = {}
 
     def hashes(self, n: int) -> np.ndarray:
         if n not in self._hashes:
@@ -143,13 +144,10 @@ class _NGrams:
         Gopher walks every position; only positions whose n-gram occurs more than once
         can change the walk (the others are 'new, step one'), so only those are visited.
         """
-        hashes = self.hashes(n)
-        if len(hashes) < 2:
-            return 0
-        _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-        candidates = np.flatnonzero(counts[inverse] > 1)
+        candidates = self.repeated_positions(n)
         if len(candidates) == 0:
             return 0
+        hashes = self.hashes(n)
         chars = self.chars(n, 0)[candidates].tolist()  # Gopher counts these without the spaces
         seen: set[int] = set()
         repeated = 0
@@ -163,6 +161,25 @@ class _NGrams:
             else:
                 seen.add(value)
                 position = candidate + 1
+        return repeated
+
+    def repeated_positions(self, n: int) -> np.ndarray:
+        """Positions whose n-gram occurs more than once.
+
+        A repeated n-gram's (n-1)-gram repeats too, so once the shorter n-gram's positions
+        are known only those are looked at (few, on most pages).
+        """
+        if n in self._repeated:
+            return self._repeated[n]
+        hashes = self.hashes(n)
+        shorter = self._repeated.get(n - 1)
+        positions = shorter[shorter < len(hashes)] if shorter is not None else np.arange(len(hashes))
+        if len(positions) < 2:
+            repeated = positions[:0]
+        else:
+            _, inverse, counts = np.unique(hashes[positions], return_inverse=True, return_counts=True)
+            repeated = positions[counts[inverse] > 1]
+        self._repeated[n] = repeated
         return repeated
 
 

@@ -43,7 +43,7 @@ class UrlFilterConfig:
     banned_words: list[str] | None = None
     banned_subwords: list[str] | None = None
     soft_banned_words: list[str] | None = None
-    soft_word_threshold: int = 2  # soft-banned words a URL may hold, minus one; 0 turns the rule off
+    soft_word_threshold: int = 2  # a URL with this many soft-banned words is dropped; 0 turns the rule off
 
 
 class UrlFilter(Filter):
@@ -92,8 +92,10 @@ class UrlFilter(Filter):
         registered = getattr(parts, "top_domain_under_public_suffix", None)
         if registered is None:  # tldextract < 5.3
             registered = parts.registered_domain
-        if registered in self._domains or (not parts.suffix and parts.domain in self._domains):
-            return "domain"  # (an IP address or a bare host has no suffix: it is its own domain)
+        if not parts.suffix:  # an IP address or a host under no public suffix is its own domain
+            registered = ".".join(p for p in (parts.subdomain, parts.domain) if p)
+        if registered in self._domains:
+            return "domain"
         if parts.fqdn in self._domains:
             return "subdomain"
         if url in self._urls or _without_scheme(url) in self._urls:

@@ -57,7 +57,10 @@ class HashSet:
 
     @staticmethod
     def union(sets: Iterable[HashSet]) -> HashSet:
-        return HashSet(_concatenate([s._hashes for s in sets]).copy())
+        filled = [s for s in sets if len(s)]
+        if len(filled) == 1:
+            return filled[0]  # read-only: sharing is safe, and a copy of millions is not free
+        return HashSet(_concatenate([s._hashes for s in filled]).copy())
 
 
 def load_ut1(paths: Iterable[str | Path]) -> dict[str, HashSet]:

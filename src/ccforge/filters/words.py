@@ -138,8 +138,7 @@ def _split_chunk(string: str, out: list[str], with_special_cases: bool) -> None:
         if string in specials:
             break
         last_size = len(string)
-        match = _prefix_match(string)
-        pre_len = match.end() if match else 0
+        pre_len = _find_prefix(string)
         if pre_len:
             prefix, minus_pre = string[:pre_len], string[pre_len:]
             if minus_pre and minus_pre in specials:
@@ -175,8 +174,26 @@ def _split_chunk(string: str, out: list[str], with_special_cases: bool) -> None:
     out.extend(reversed(suffixes))
 
 
+def _find_prefix(string: str) -> int:
+    """Length of the first prefix rule match at the start of `string` (0 if none)."""
+    # Prefixes are marks and symbols, and the currencies 'US$', 'C$', 'A$'.
+    if string[0].isalnum() and not string.startswith(("US$", "C$", "A$")):
+        return 0
+    match = _prefix_match(string)
+    return match.end() if match else 0
+
+
 def _find_suffix(string: str) -> int:
     """Length of the longest suffix rule match at the end of `string` (0 if none)."""
+    if not string:
+        return 0
+    last = string[-1]
+    if last.isalnum() and last.isascii():
+        # Suffixes ending in a letter or digit are only "'s" and units after a number.
+        if not string.endswith(("'s", "'S", "’s", "’S")) and not (
+            last.isalpha() and any(c.isdigit() for c in string[-7:-1])
+        ):
+            return 0
     start = len(string) - _LONGEST_SUFFIX
     if start > 0 and string.endswith(".."):
         start = len(string.rstrip(".")) - 1

@@ -44,6 +44,10 @@ def is_local(options: PipelineOptions) -> bool:
     return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
+def is_dataflow(options: PipelineOptions) -> bool:
+    return (options.view_as(StandardOptions).runner or "").endswith("DataflowRunner")
+
+
 def pipeline_options(beam_args: list[str], workers: int | None = None,
                      running_mode: str = "multi_processing") -> PipelineOptions:
     """Options for one job. Without `--runner`, the local in-process engine across all cores."""

@@ -3,33 +3,67 @@
 `python -m ccforge.jobs.run --input SPEC --output DIR [...]` is the same as `ccforge run`.
 
 Phase A runs once per chunk of WARCs and commits each chunk with a `_SUCCESS`
-marker, so rerunning the same command skips finished chunks; phase B then runs
-once over all chunks.
+marker (written last, atomically), so rerunning the same command skips finished
+chunks; a chunk without a marker, or whose marker was made with other phase-A
+settings, is cleared and done again. Phase B then runs over all chunks; it first
+clears what an earlier or interrupted phase B left (documents, tokens, band index,
+manifest, stats), so killing the job at any moment and rerunning it gives the same
+documents and manifest as an uninterrupted run.
+
+The manifest holds nothing that depends on timing (no creation time, no stage
+times): the same inputs and config give the same bytes. Times go to stats.json.
+
+Everything the driver writes goes through Beam's FileSystems, so the run directory
+may be local, gs:// or s3://.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import math
+import os
+import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from ccforge.config import RunConfig
 from ccforge.hashing import stable_hash64
-from ccforge.jobs.options import new_pipeline, pipeline_options, worker_count, worker_logs_to
+from ccforge.jobs.options import (
+    is_dataflow,
+    is_local,
+    new_pipeline,
+    pipeline_options,
+    worker_count,
+    worker_logs_to,
+)
 from ccforge.pipeline import parquet_io
-from ccforge.pipeline.metrics import counters_from_result, string_sets_from_result
+from ccforge.pipeline.metrics import TEXT_CHARS, counters_from_result, string_sets_from_result
 from ccforge.pipeline.phase_a import build_phase_a
 from ccforge.pipeline.phase_b import build_phase_b
-from ccforge.pipeline.stats import add_counters, build_funnel, check_funnel, read_json, write_json
+from ccforge.pipeline.stats import (
+    add_counters,
+    build_funnel,
+    check_funnel,
+    funnel_without_timing,
+    read_json,
+    write_json,
+)
+from ccforge.read.sources import scheme
 from ccforge.read.specs import resolve_inputs
 
 log = logging.getLogger("ccforge")
+
+# Settings that cannot change what phase A writes; changing them keeps finished chunks.
+_NOT_PHASE_A = ("pii", "tokenize", "name")
+_NOT_PHASE_A_READ = ("retries", "backoff_s", "timeout_s", "cc_base_url")
+# What phase B writes, cleared before it runs (a killed phase B leaves some of it).
+_PHASE_B_DIRS = ("documents", "tokens", "dedup/band_index", "rejects/phase-b")
+_PHASE_B_FILES = ("manifest.json", "stats.json", "report.html")
 
 
 @dataclass
@@ -50,86 +84,142 @@ def make_chunks(files: list[tuple[str, str]], files_per_chunk: int) -> list[Chun
     return [Chunk(i, files[start:start + size]) for i, start in enumerate(range(0, len(files), size))]
 
 
-def run_phase_a(chunk: Chunk, config: RunConfig, run_dir: str, beam_args: list[str]) -> dict:
-    """Runs phase A for one chunk unless its `_SUCCESS` marker exists; returns the marker."""
+def phase_a_fingerprint(config: RunConfig) -> str:
+    """A hash of the settings phase A's output depends on (stored in each chunk's marker)."""
+    settings = config.to_dict()
+    for section in _NOT_PHASE_A:
+        settings.pop(section, None)
+    for key in _NOT_PHASE_A_READ:
+        settings["read"].pop(key, None)
+    settings["minhash_dedup"].pop("against", None)
+    settings["output"] = {"write_rejects": settings["output"]["write_rejects"]}
+    return f"{stable_hash64(json.dumps(settings, sort_keys=True, default=str), 'phase-a'):016x}"
+
+
+def say(text: str, end: str = "\n") -> None:
+    """Progress for the person running the job, on stdout (Beam's logs go elsewhere)."""
+    print(text, end=end, flush=True)
+
+
+def run_phase_a(chunk: Chunk, config: RunConfig, run_dir: str, beam_args: list[str],
+                fingerprint: str | None = None) -> dict:
+    """Runs phase A for one chunk unless a valid `_SUCCESS` marker exists; returns the marker.
+
+    The returned marker has `"skipped": True` when the chunk was done earlier.
+    """
+    fingerprint = fingerprint or phase_a_fingerprint(config)
     chunk_dir = f"{run_dir}/chunks/{chunk.key}"
     marker = f"{chunk_dir}/_SUCCESS"
-    if FileSystems.exists(marker):
-        done = read_json(marker)
-        if not done.get("failed_inputs"):
-            log.info("chunk %s already done, skipping", chunk.key)
-            return done
-        log.info("chunk %s had unreadable inputs, running it again", chunk.key)
-    if FileSystems.exists(chunk_dir):  # a crashed attempt: start the chunk over
-        FileSystems.delete([chunk_dir])
+    done = _read_marker(marker)
+    if done is not None:
+        if done.get("failed_inputs"):
+            log.info("chunk %s had unreadable inputs, running it again", chunk.key)
+        elif done.get("config") != fingerprint:
+            log.info("chunk %s was made with other settings, running it again", chunk.key)
+        else:
+            return {**done, "skipped": True}
+    remove_tree(chunk_dir)  # what a crashed or outdated attempt left
+    rejects_dir = f"{run_dir}/rejects/{chunk.key}"
+    remove_tree(rejects_dir)
     started = time.time()
     options = pipeline_options(beam_args)
     pipeline = new_pipeline(options)
     paths = build_phase_a(
         pipeline, chunk.files, config, chunk_dir,
         min_splits=worker_count(options) * 4,
-        rejects_dir=f"{run_dir}/rejects" if config.output.write_rejects else None,
+        rejects_dir=rejects_dir if config.output.write_rejects else None,
     )
     listed = f"{chunk_dir}/_files.json"
     _ = paths | "list files" >> _write_list(listed)
-    result = run_pipeline(pipeline, run_dir)
+    result = run_pipeline(pipeline, run_dir, is_local(options))
     files = read_json(listed)["items"] if FileSystems.exists(listed) else []
     done = {
         "chunk": chunk.key,
+        "config": fingerprint,
         "inputs": [path for path, _ in chunk.files],
         "files": sorted(files),
         "counters": counters_from_result(result),
         "failed_inputs": string_sets_from_result(result).get("failed_inputs", []),
         "elapsed_s": round(time.time() - started, 3),
     }
-    write_json(marker, done)
+    write_json(marker, done)  # last: the chunk counts as done only now
     return done
 
 
-def run_pipeline(pipeline, run_dir: str):
-    """Runs to the end; local worker logs go to RUN/logs/beam.log unless verbose."""
+def _read_marker(path: str) -> dict | None:
+    """A chunk's marker, or None when absent or unreadable (a write cut short by a kill)."""
+    if not FileSystems.exists(path):
+        return None
+    try:
+        return read_json(path)
+    except (ValueError, OSError):
+        return None
+
+
+def run_pipeline(pipeline, run_dir: str, local: bool = True):
+    """Runs to the end. Local worker logs go to RUN/logs/beam.log unless verbose; a
+    remote runner's own progress messages are left alone."""
     log_path = None
-    if not logging.getLogger("apache_beam").isEnabledFor(logging.INFO):
-        local = "://" not in run_dir
-        log_path = f"{run_dir}/logs/beam.log" if local else f"{tempfile.gettempdir()}/ccforge-beam.log"
+    if local and not logging.getLogger("apache_beam").isEnabledFor(logging.INFO):
+        log_path = f"{run_dir}/logs/beam.log" if is_local_path(run_dir) else f"{tempfile.gettempdir()}/ccforge-beam.log"
     with worker_logs_to(log_path):
         result = pipeline.run()
+        job_id = getattr(result, "job_id", None)
+        if not local and callable(job_id):
+            say(f"  remote job {job_id()} started; waiting for it to finish")
         result.wait_until_finish()
     return result
 
 
 def _write_list(path: str):
+    """Collects a PCollection's items into one JSON list at `path`, sorted so the file is stable."""
     import apache_beam as beam
 
-    return beam.combiners.ToList() | beam.Map(lambda items: write_json(path, {"items": items}))
+    def write(items):
+        items = sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+        write_json(path, {"items": items})
+
+    return beam.combiners.ToList() | beam.Map(write)
 
 
-def document_file_count(files: list[str], target_bytes: int) -> int:
-    text_bytes = 0
-    for path in files:
-        with FileSystems.open(path) as stream:
-            meta = pq.ParquetFile(stream).metadata
-        for group in range(meta.num_row_groups):
-            text_bytes += meta.row_group(group).column(0).total_uncompressed_size
-    return max(1, math.ceil(text_bytes / max(1, target_bytes)))
+def document_file_count(chunk_markers: list[dict], target_bytes: int) -> int:
+    """How many documents files phase B writes: phase A's text volume over the target size.
+
+    The volume is a counter of the text phase A kept, so it is the same however a runner
+    split the chunks into files (file sizes on disk are not).
+    """
+    text_chars = sum(int(m["counters"].get(TEXT_CHARS, 0)) for m in chunk_markers)
+    return max(1, -(-text_chars // max(1, target_bytes)))
 
 
-def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_args: list[str]) -> tuple[dict, list]:
+def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_args: list[str],
+                num_document_files: int = 1) -> tuple[dict, list]:
     options = pipeline_options(beam_args)
     pipeline = new_pipeline(options)
     pieces = parquet_io.row_groups(chunk_files)
     document_files, shard_infos = build_phase_b(
         pipeline, pieces, config, run_dir,
-        num_document_files=document_file_count(chunk_files, config.output.target_file_bytes),
-        rejects_dir=f"{run_dir}/rejects" if config.output.write_rejects else None,
+        num_document_files=num_document_files,
+        rejects_dir=f"{run_dir}/rejects/phase-b" if config.output.write_rejects else None,
     )
     _ = document_files | "list documents" >> _write_list(f"{run_dir}/documents/_files.json")
     shards_list = f"{run_dir}/tokens/_shards.json"
     if shard_infos is not None:
         _ = shard_infos | "list shards" >> _write_list(shards_list)
-    result = run_pipeline(pipeline, run_dir)
+    result = run_pipeline(pipeline, run_dir, is_local(options))
     shards = read_json(shards_list)["items"] if shard_infos is not None and FileSystems.exists(shards_list) else []
     return counters_from_result(result), shards
+
+
+def clear_phase_b_outputs(run_dir: str) -> None:
+    """Removes what an earlier (perhaps killed) phase B wrote, manifest first: a run
+    directory with a manifest always has the shards it names."""
+    for name in _PHASE_B_FILES:
+        path = f"{run_dir}/{name}"
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+    for name in _PHASE_B_DIRS:
+        remove_tree(f"{run_dir}/{name}")
 
 
 def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[str] | None = None,
@@ -137,15 +227,21 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
     """Runs the whole job and returns the stats written to `run_dir/stats.json`."""
     beam_args = beam_args or []
     started = time.time()
+    started_at = _now()
     run_dir = run_dir.rstrip("/")
     files = resolve_inputs(inputs, config.read, max_files=max_files)
+    check_remote_settings(files, run_dir, config, beam_args)
     chunks = make_chunks(files, config.output.files_per_chunk)
+    fingerprint = phase_a_fingerprint(config)
     counters: dict[str, int] = {}
+    markers: list[dict] = []
     chunk_files: list[str] = []
     failed_inputs: list[str] = []
     for chunk in chunks:
-        log.info("phase A: chunk %d/%d (%d WARCs)", chunk.index + 1, len(chunks), len(chunk.files))
-        done = run_phase_a(chunk, config, run_dir, beam_args)
+        say(f"phase A  chunk {chunk.index + 1}/{len(chunks)}  {len(chunk.files)} WARC(s) ", end="")
+        done = run_phase_a(chunk, config, run_dir, beam_args, fingerprint)
+        say(_chunk_summary(done))
+        markers.append(done)
         add_counters(counters, done["counters"])
         chunk_files.extend(done["files"])
         failed_inputs.extend(done.get("failed_inputs", []))
@@ -153,11 +249,20 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         log.error("could not read %s after %d retries; its records are missing (rerun to retry)",
                   url, config.read.retries)
     phase_a_s = time.time() - started
+    clear_phase_b_outputs(run_dir)
     shards: list = []
     if chunk_files:
-        log.info("phase B: dedup, PII, tokenize over %d chunk files", len(chunk_files))
-        phase_b_counters, shards = run_phase_b(chunk_files, config, run_dir, beam_args)
+        say(f"phase B  dedup, PII, tokenize over {len(chunk_files)} chunk file(s) ", end="")
+        phase_b_started = time.time()
+        phase_b_counters, shards = run_phase_b(
+            chunk_files, config, run_dir, beam_args,
+            num_document_files=document_file_count(markers, config.output.target_file_bytes),
+        )
         add_counters(counters, phase_b_counters)
+        kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))
+        tokens = sum(int(s["tokens"]) for s in shards)
+        say(f"... {kept if kept is not None else '?'} documents, {tokens} tokens in {len(shards)} shard(s)"
+            f" ({time.time() - phase_b_started:.1f} s)")
     funnel = build_funnel(counters, config)
     broken = check_funnel(funnel)
     if broken:  # an internal error, never the user's: say so loudly but keep the outputs
@@ -167,18 +272,124 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         "inputs": [path for path, _ in files],
         "failed_inputs": failed_inputs,
         "config": config.to_dict(),
+        "started": started_at,
+        "finished": _now(),
         "elapsed_s": round(time.time() - started, 3),
         "phase_a_s": round(phase_a_s, 3),
     }
     write_json(f"{run_dir}/stats.json", stats)
     if shards:
-        from ccforge.tokenize.manifest import tokenizer_info, write_manifest
+        write_run_manifest(run_dir, shards, config, funnel)
+    write_run_report(run_dir)
+    return stats
 
-        write_manifest(run_dir, shards, tokenizer_info(config.tokenize), config.to_dict(), funnel)
+
+def _chunk_summary(done: dict) -> str:
+    counters = done["counters"]
+    records = counters.get("read:in", 0)
+    kept = counters.get("dedup_keys:kept", 0)
+    text = f"... {records} records -> {kept} documents"
+    if done.get("skipped"):
+        return text + " (done earlier, skipped)"
+    failed = len(done.get("failed_inputs", []))
+    return text + f" ({done['elapsed_s']:.1f} s" + (f", {failed} unreadable input(s))" if failed else ")")
+
+
+def write_run_manifest(run_dir: str, shards: list[dict], config: RunConfig, funnel: list[dict]) -> None:
+    """OUT/manifest.json from the tokenize room's pieces, through FileSystems, with no times in it."""
+    from ccforge.tokenize.manifest import MANIFEST_FILE, sort_shards, tokenizer_info, totals_of
+    from ccforge.tokenize.shards import FORMAT
+
+    ordered = sort_shards(shards)
+    manifest = {
+        "format": FORMAT,
+        "tokenizer": tokenizer_info(config.tokenize).to_dict(),
+        "shards": ordered,
+        "totals": totals_of(ordered),
+        "config": config.to_dict(),
+        "funnel": funnel_without_timing(funnel),
+    }
+    write_json(f"{run_dir}/{MANIFEST_FILE}", manifest)
+
+
+def write_run_report(run_dir: str) -> None:
+    """OUT/report.html. The report reads local files; for a gs:// or s3:// run it is drawn
+    from local copies of stats.json and manifest.json (without the per-document plots)
+    and uploaded."""
     from ccforge.pipeline.report import write_report
 
-    write_report(run_dir)
-    return stats
+    if is_local_path(run_dir):
+        write_report(run_dir)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, run_dir.rsplit("/", 1)[-1] or "run")
+        os.makedirs(local)
+        for name in ("stats.json", "manifest.json"):
+            if FileSystems.exists(f"{run_dir}/{name}"):
+                with FileSystems.open(f"{run_dir}/{name}") as src, open(os.path.join(local, name), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        page = write_report(local)
+        with open(page, "rb") as src, FileSystems.create(f"{run_dir}/report.html") as dst:
+            shutil.copyfileobj(src, dst)
+
+
+def is_local_path(path: str) -> bool:
+    return scheme(path) == ""
+
+
+def remove_tree(path: str) -> None:
+    """Deletes a local directory, or every object under a gs:// / s3:// prefix."""
+    if is_local_path(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    try:
+        found = [m.path for r in FileSystems.match([path.rstrip("/") + "/**"]) for m in r.metadata_list]
+    except Exception:  # Beam raises when nothing matches on some filesystems
+        return
+    if found:
+        FileSystems.delete(found)
+
+
+def check_remote_settings(files: list[tuple[str, str]], run_dir: str, config: RunConfig, beam_args: list[str]) -> None:
+    """Stops a Dataflow job that would read or write this machine's files (its workers
+    cannot), and warns about config files that only a custom worker container would have."""
+    options = pipeline_options(beam_args)
+    if is_local(options):
+        return
+    if is_dataflow(options):
+        local_inputs = [path for path, _ in files if is_local_path(path)]
+        if local_inputs:
+            raise ValueError(f"input {local_inputs[0]} is a local file, which Dataflow workers cannot read; "
+                             "copy the WARCs to gs:// (or give http(s) URLs)")
+        if is_local_path(run_dir):
+            raise ValueError(f"--output {run_dir} is a local directory, which Dataflow workers cannot write; "
+                             "give a gs:// path")
+    for key, path in local_config_files(config):
+        log.warning("%s is the local file %s; remote workers see it only if it is in their container "
+                    "(see docs/dataflow.md)", key, path)
+
+
+def local_config_files(config: RunConfig) -> list[tuple[str, str]]:
+    """(config key, path) of the local files the stages would open on the workers."""
+    found = []
+    if config.language.enabled and config.language.model_path and is_local_path(config.language.model_path):
+        found.append(("language.model_path", config.language.model_path))
+    if config.url_filter.enabled:
+        found += [("url_filter.blocklists", p) for p in config.url_filter.blocklists if is_local_path(p)]
+        if config.url_filter.use_fetched:
+            from ccforge.blocklist import fetched_blocklists
+
+            found += [("url_filter.use_fetched", str(p)) for p in fetched_blocklists()]
+    if config.minhash_dedup.enabled:
+        found += [("minhash_dedup.against", p) for p in config.minhash_dedup.against if is_local_path(p)]
+    encoding = config.tokenize.encoding
+    if config.tokenize.enabled and (encoding.endswith(".tiktoken") or "/" in encoding) and is_local_path(encoding):
+        found.append(("tokenize.encoding", encoding))
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,9 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 
 NAMESPACE = "ccforge"
+# Characters of text phase A wrote (not a stage, so not in the funnel): sizes phase B's
+# documents files from what was kept, not from how a runner happened to split the files.
+TEXT_CHARS = "phase_a:text_chars"
 
 
 class StageCounters:

@@ -21,6 +21,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from ccforge.document import Document
 from ccforge.hashing import bucket_of
+from ccforge.pipeline.metrics import NAMESPACE, TEXT_CHARS
 
 # Columns of FineWeb's release, in its order, then ccforge's own.
 DOCUMENT_SCHEMA = pa.schema(
@@ -121,7 +122,8 @@ class WriteParquetBundles(beam.DoFn):
     """Writes rows as they come, a file per `target_bytes` of text or per bundle.
 
     Used for phase-A chunks, where order does not matter (phase B sorts what it
-    reads); yields the path of every file it finished.
+    reads); yields the path of every file it finished and counts the characters of
+    text written (`TEXT_CHARS`), which sizes phase B's output the same on every run.
     """
 
     def __init__(self, directory: str, schema: pa.Schema, to_row, target_bytes: int, compression: str):
@@ -131,6 +133,9 @@ class WriteParquetBundles(beam.DoFn):
         self.target_bytes = target_bytes
         self.compression = compression
 
+    def setup(self):
+        self._text_chars = beam.metrics.Metrics.counter(NAMESPACE, TEXT_CHARS)
+
     def start_bundle(self):
         self._rows: list[dict] = []
         self._bytes = 0
@@ -138,6 +143,7 @@ class WriteParquetBundles(beam.DoFn):
     def process(self, doc: Document):
         row = self.to_row(doc)
         self._rows.append(row)
+        self._text_chars.inc(len(row["text"]))
         self._bytes += len(row["text"]) + 256
         if self._bytes >= self.target_bytes:
             yield self._flush()
@@ -156,6 +162,9 @@ class WriteParquetBundles(beam.DoFn):
 class WriteDocuments(beam.PTransform):
     """Final documents Parquet: `num_files` files, each sorted by id, byte-identical across runs.
 
+    Rows are sorted by every column that could tell two apart, so even documents
+    sharing an id (one WARC given twice under two names) land in a fixed order.
+
     Documents go to a file by a stable hash of their id; the driver picks
     `num_files` from phase A's text volume and the target file size.
     """
@@ -171,7 +180,7 @@ class WriteDocuments(beam.PTransform):
 
         def write_file(item):
             index, rows = item
-            rows = sorted(rows, key=lambda r: r["id"])
+            rows = sorted(rows, key=_row_order)
             path = FileSystems.join(directory, f"documents-{index:05d}-of-{num_files:05d}.parquet")
             write_parquet(path, rows, DOCUMENT_SCHEMA, compression)
             return path
@@ -182,6 +191,10 @@ class WriteDocuments(beam.PTransform):
             | "group by file" >> beam.GroupByKey()
             | "write files" >> beam.Map(write_file)
         )
+
+
+def _row_order(row: dict) -> tuple:
+    return tuple("" if row[name] is None else str(row[name]) for name in ("id", "url", "date", "file_path", "text"))
 
 
 def row_groups(paths: list[str]) -> list[tuple[str, int]]:

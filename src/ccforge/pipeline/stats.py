@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -37,9 +39,25 @@ def check_funnel(rows: list[dict]) -> list[str]:
     return [r["name"] for r in rows if r["in"] != r["kept"] + sum(r["dropped"].values())]
 
 
+def funnel_without_timing(rows: list[dict]) -> list[dict]:
+    """The funnel with the stage times taken out: what a manifest may hold and stay reproducible."""
+    return [{key: value for key, value in row.items() if key != "time_s"} for row in rows]
+
+
 def write_json(path: str, data: dict) -> None:
-    with FileSystems.create(path) as stream:
-        stream.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False).encode("utf-8"))
+    """Write JSON whole or not at all: a temporary name renamed into place (a run killed
+    mid-write leaves no half file). Object stores (gs://, s3://) publish an object only
+    when it is closed, so there it is written directly."""
+    payload = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if "://" in path:
+        with FileSystems.create(path) as stream:
+            stream.write(payload)
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    with open(tmp, "wb") as stream:
+        stream.write(payload)
+    os.replace(tmp, path)
 
 
 def read_json(path: str) -> dict:

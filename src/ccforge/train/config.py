@@ -21,7 +21,7 @@ class TrainConfig:
     # optimisation: AdamW, linear warmup then cosine decay to min_lr at max_steps
     batch_size: int = 12
     grad_accum: int = 1  # micro-batches per optimizer step
-    max_steps: int = 300
+    max_steps: int = 200
     lr: float = 1e-3
     min_lr: float = 1e-4
     warmup_steps: int = 20
@@ -47,7 +47,7 @@ class TrainConfig:
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "rope_base")
 
 PRESETS: dict[str, dict] = {
-    # nanoGPT's README CPU config; about a minute on two CPU cores for the demo's corpus
+    # nanoGPT's README CPU config, 200 steps: a minute or two on two quiet CPU cores for a demo-sized corpus
     "tiny": {},
     # a ~20M-parameter model (nanoGPT's shakespeare-char shape) for a GPU or a patient CPU
     "small": dict(

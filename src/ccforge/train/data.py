@@ -114,13 +114,16 @@ class TrainWindows:
             )
         self.epoch, self.shard_pos, self.window_pos = 0, 0, 0
         self._loaded: tuple[int, int, np.ndarray, np.ndarray] | None = None  # (epoch, shard, tokens, order)
+        self._order: tuple[int, np.ndarray] | None = None  # (epoch, shard order)
 
     @property
     def windows_per_epoch(self) -> int:
         return sum(self.windows)
 
     def _shard_order(self) -> np.ndarray:
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.spans))
+        if self._order is None or self._order[0] != self.epoch:
+            self._order = (self.epoch, np.random.default_rng([self.seed, self.epoch]).permutation(len(self.spans)))
+        return self._order[1]
 
     def _current(self) -> tuple[np.ndarray, np.ndarray]:
         shard = int(self._shard_order()[self.shard_pos])

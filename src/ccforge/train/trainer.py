@@ -156,6 +156,8 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 @torch.no_grad()
 def evaluate(model: GPT, windows: torch.Tensor, batch_size: int, token_bytes: torch.Tensor, autocast) -> tuple[float, float]:
     """Mean loss (nats per token) and bits per UTF-8 byte of the targets, end-of-text excluded from the latter."""
+    if len(windows) == 0:
+        return math.nan, math.nan
     was_training = model.training
     model.eval()
     device = token_bytes.device

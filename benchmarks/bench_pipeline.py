@@ -1,0 +1,281 @@
+"""End-to-end throughput of `ccforge run` on the bench WARC, and how it compares with datatrove.
+
+  python benchmarks/bench_pipeline.py [--repeat N] [--workers 2] [--extractor trafilatura|resiliparse|both]
+                                      [--no-datatrove] [--no-scaling]
+
+For each extractor, runs `ccforge run --input ../shared/data/bench/bench-pages.warc.gz`
+with the default config on `--workers` local workers (best wall time of `--repeat`
+runs counts: the machine may be shared) and prints:
+  - per stage: documents in, busy seconds summed over workers (stats.json `time_s`),
+    docs/s per busy second, share of all stage time;
+  - end to end: HTML pages/s and WARC MB/s over the whole command's wall time,
+    tokens/s written, CPU seconds (user+sys of the process tree), the extractor's
+    share of the available core-seconds (workers x wall) and what is left outside it;
+  - peak memory of the process tree (sum of PSS and of RSS over its processes,
+    sampled every 0.2 s) and, unless --no-scaling, the same on a quarter of the WARC,
+    to show whether memory grows with the input;
+  - unless --no-datatrove, datatrove's FineWeb pipeline on the same WARC and workers
+    (benchmarks/datatrove_side_by_side.py; skipped with a message where it cannot be
+    installed) and the ratios of end-to-end throughput.
+Ends with one JSON summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+BENCH_WARC = SHARED / "bench" / "bench-pages.warc.gz"
+CCFORGE = ROOT / ".venv" / "bin" / "ccforge"
+WORK = Path(tempfile.gettempdir()) / "ccforge-bench-pipeline"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per extractor; the best wall time counts")
+    parser.add_argument("--workers", type=int, default=2, help="local Beam workers (default 2)")
+    parser.add_argument("--extractor", choices=["trafilatura", "resiliparse", "both"], default="both")
+    parser.add_argument("--no-datatrove", action="store_true", help="skip the side-by-side datatrove run")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the quarter-size memory run")
+    args = parser.parse_args()
+    summary: dict = {"bench": "pipeline", "workers": args.workers, "cpu": cpu_name(), "cores": os.cpu_count()}
+    if not BENCH_WARC.exists():
+        print(f"skip: {BENCH_WARC} is missing (../shared/data holds the benchmark pages)")
+        print(json.dumps({**summary, "skipped": "no bench data"}))
+        return
+    WORK.mkdir(parents=True, exist_ok=True)
+    summary["load_average_before"] = load_average()
+    extractors = ["trafilatura", "resiliparse"] if args.extractor == "both" else [args.extractor]
+    warc_mb = BENCH_WARC.stat().st_size / 1e6
+    for extractor in extractors:
+        runs = []
+        for _ in range(args.repeat):
+            runs.append(run_ccforge(BENCH_WARC, WORK / extractor, args.workers, [f"extract.extractor={extractor}"]))
+            print(f"  {extractor}: wall {runs[-1]['wall_s']:.1f} s, cpu {runs[-1]['cpu_s']:.1f} s, "
+                  f"load {load_average()}", flush=True)
+        best = min(runs, key=lambda r: r["wall_s"])
+        result = describe(best, warc_mb, args.workers)
+        result["all_wall_s"] = [round(r["wall_s"], 2) for r in runs]
+        result["all_cpu_s"] = [round(r["cpu_s"], 2) for r in runs]
+        print_result(extractor, result)
+        summary[extractor] = result
+    if not args.no_scaling:
+        summary["memory_scaling"] = memory_scaling(args.workers, extractors[-1], summary[extractors[-1]])
+    if not args.no_datatrove:
+        from datatrove_side_by_side import compare
+
+        summary["datatrove"] = compare(args.workers, {e: summary[e] for e in extractors})
+    summary["load_average_after"] = load_average()
+    print(json.dumps(summary))
+
+
+def run_ccforge(warc: Path, out: Path, workers: int, settings: list[str], beam_args: list[str] | None = None) -> dict:
+    """One `ccforge run`: wall and CPU time of its process tree, peak memory, stats and manifest."""
+    shutil.rmtree(out, ignore_errors=True)
+    command = [str(CCFORGE), "run", "--input", str(warc), "--output", str(out)]
+    for setting in settings:
+        command += ["--set", setting]
+    command += [f"--direct_num_workers={workers}", *(beam_args or [])]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sampler = MemorySampler(proc.pid)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    sampler.stop()
+    stderr = proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"ccforge run failed ({' '.join(command)}):\n{stderr[-2000:]}")
+    stats = json.loads((out / "stats.json").read_text())
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    stages = {row["name"]: row for row in stats["stages"]}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "max_process_rss_mb": usage.ru_maxrss / 1024,
+        "peak_pss_mb": sampler.peak_pss / 2**20,
+        "peak_rss_mb": sampler.peak_rss / 2**20,
+        "stats": stats,
+        "pages": stages.get("read", {}).get("kept", 0),
+        "kept": stats["stages"][-1]["kept"] if stats["stages"] else 0,
+        "tokens": sum(split.get("tokens", 0) for split in manifest.get("totals", {}).values()),
+    }
+
+
+def describe(run: dict, warc_mb: float, workers: int) -> dict:
+    stats = run["stats"]
+    wall = run["wall_s"]
+    timed = [row for row in stats["stages"] if row.get("time_s") is not None]
+    busy = sum(row["time_s"] for row in timed) or 1e-9
+    stages = {
+        row["name"]: {
+            "in": row["in"],
+            "kept": row["kept"],
+            "time_s": row["time_s"],
+            "docs_per_s": round(row["in"] / row["time_s"], 1) if row["time_s"] else None,
+            "share": round(row["time_s"] / busy, 4),
+        }
+        for row in timed
+    }
+    extract_s = stages.get("extract", {}).get("time_s", 0.0)
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(run["cpu_s"], 2),
+        "pages": run["pages"],
+        "kept": run["kept"],
+        "docs_per_s": round(run["pages"] / wall, 2),
+        "mb_per_s": round(warc_mb / wall, 3),
+        "tokens": run["tokens"],
+        "tokens_per_s": round(run["tokens"] / wall, 1),
+        "phase_a_s": stats.get("phase_a_s"),
+        "job_s": stats.get("elapsed_s"),
+        "extract_share_of_cores": round(extract_s / (workers * wall), 4),
+        "outside_extractor": round(1 - extract_s / (workers * wall), 4),
+        "peak_pss_mb": round(run["peak_pss_mb"], 1),
+        "peak_rss_mb": round(run["peak_rss_mb"], 1),
+        "max_process_rss_mb": round(run["max_process_rss_mb"], 1),
+        "stages": stages,
+    }
+
+
+def print_result(extractor: str, result: dict) -> None:
+    print(f"\n== {extractor}: {result['pages']} pages -> {result['kept']} documents")
+    print(f"{'stage':<20} {'in':>6} {'busy s':>8} {'docs/s':>8} {'share':>7}")
+    for name, row in result["stages"].items():
+        rate = f"{row['docs_per_s']:.0f}" if row["docs_per_s"] else "-"
+        print(f"{name:<20} {row['in']:>6} {row['time_s']:>8.1f} {rate:>8} {row['share'] * 100:>6.1f}%")
+    print(f"end to end: {result['wall_s']:.1f} s wall (phase A {result['phase_a_s']} s, job {result['job_s']} s), "
+          f"{result['cpu_s']:.1f} s CPU; {result['docs_per_s']:.1f} pages/s, {result['mb_per_s']:.2f} MB/s, "
+          f"{result['tokens_per_s']:.0f} tokens/s")
+    print(f"extractor busy {result['extract_share_of_cores'] * 100:.0f}% of worker-core time; "
+          f"outside it {result['outside_extractor'] * 100:.0f}%")
+    print(f"peak memory: {result['peak_pss_mb']:.0f} MB PSS / {result['peak_rss_mb']:.0f} MB RSS summed over "
+          f"processes; largest process {result['max_process_rss_mb']:.0f} MB")
+
+
+def memory_scaling(workers: int, extractor: str, full: dict) -> dict:
+    """Peak memory on a quarter of the WARC next to the full one's."""
+    quarter = WORK / "quarter.warc.gz"
+    if not quarter.exists():
+        cut_warc(BENCH_WARC, quarter, BENCH_WARC.stat().st_size // 4)
+    run = run_ccforge(quarter, WORK / "quarter", workers, [f"extract.extractor={extractor}"])
+    result = {
+        "extractor": extractor,
+        "quarter_mb": round(quarter.stat().st_size / 1e6, 2),
+        "quarter_peak_pss_mb": round(run["peak_pss_mb"], 1),
+        "full_mb": round(BENCH_WARC.stat().st_size / 1e6, 2),
+        "full_peak_pss_mb": full["peak_pss_mb"],
+        "quarter_max_process_rss_mb": round(run["max_process_rss_mb"], 1),
+        "full_max_process_rss_mb": full["max_process_rss_mb"],
+    }
+    print(f"\nmemory vs input ({extractor}): {result['quarter_mb']} MB -> {result['quarter_peak_pss_mb']:.0f} MB PSS, "
+          f"{result['full_mb']} MB -> {result['full_peak_pss_mb']:.0f} MB PSS")
+    return result
+
+
+def cut_warc(source: Path, target: Path, max_bytes: int) -> None:
+    """The whole gzip members (records) of `source` that start before `max_bytes`."""
+    data = source.read_bytes()
+    position = 0
+    while position < min(len(data), max_bytes):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        window = data[position : position + (8 << 20)]
+        inflater.decompress(window)
+        position += len(window) - len(inflater.unused_data)
+    target.write_bytes(data[:position])
+
+
+class MemorySampler(threading.Thread):
+    """Peak summed PSS and RSS of a process and its descendants, sampled every 0.2 s."""
+
+    def __init__(self, root: int, interval_s: float = 0.2):
+        super().__init__(daemon=True)
+        self.root = root
+        self.interval_s = interval_s
+        self.peak_pss = 0
+        self.peak_rss = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            pss = rss = 0
+            for pid in descendants(self.root):
+                pss += _pss(pid)
+                rss += _rss(pid)
+            self.peak_pss = max(self.peak_pss, pss)
+            self.peak_rss = max(self.peak_rss, rss)
+            self._stop_event.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
