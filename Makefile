@@ -15,11 +15,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,train]'
 	touch $(STAMP)
 
+# The sample is ~50 pages, so a fifth of the documents go to validation (default 1%).
 demo: $(STAMP)
 	rm -rf $(DEMO_OUT)
-	$(BIN)/ccforge run --input 'data/sample/*.warc.gz' --output $(DEMO_OUT)
-	$(BIN)/ccforge inspect $(DEMO_OUT)
-	@echo "outputs: $(DEMO_OUT)/documents $(DEMO_OUT)/tokens $(DEMO_OUT)/stats.json $(DEMO_OUT)/report.html"
+	$(BIN)/ccforge run --input 'data/sample/*.warc.gz' --output $(DEMO_OUT) --set tokenize.val_fraction=0.2
+	$(BIN)/ccforge inspect $(DEMO_OUT) --validate
+	$(BIN)/ccforge train $(DEMO_OUT) --preset tiny --out $(DEMO_OUT)/model
+	$(BIN)/ccforge sample $(DEMO_OUT)/model --prompt "The" --max-new-tokens 40 --num-samples 2 --top-k 50
+	@echo "outputs: $(DEMO_OUT)/documents $(DEMO_OUT)/tokens $(DEMO_OUT)/manifest.json"
+	@echo "         $(DEMO_OUT)/stats.json $(DEMO_OUT)/report.html $(DEMO_OUT)/model (checkpoint, metrics.jsonl, loss.png)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests

@@ -58,12 +58,14 @@ def children_of() -> dict[int, list[int]]:
     return tree
 
 
-def process_tree(root: int) -> list[int]:
-    tree, found, pending = children_of(), [], [root]
+def process_tree(root: int) -> list[tuple[int, int]]:
+    """(pid, depth) of `root` and its descendants: 0 the driver, 1 Beam's workers (or, in
+    in_memory mode, the extraction pool), 2 what the workers started (extraction pools)."""
+    tree, found, pending = children_of(), [], [(root, 0)]
     while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending.extend(tree.get(pid, []))
+        pid, depth = pending.pop()
+        found.append((pid, depth))
+        pending.extend((child, depth + 1) for child in tree.get(pid, []))
     return found
 
 
@@ -87,16 +89,19 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_rss = self.peak_pss = self.peak_one = self.peak_procs = 0
+        self.peak_by_depth: dict[int, int] = {}  # largest RSS of one process at each depth
         self.done = threading.Event()
 
     def run(self):
         while not self.done.is_set():
-            pids = process_tree(self.pid)
-            sizes = [memory_kib(pid) for pid in pids]
-            self.peak_rss = max(self.peak_rss, sum(r for r, _ in sizes))
-            self.peak_pss = max(self.peak_pss, sum(p for _, p in sizes))
-            self.peak_one = max([self.peak_one, *(r for r, _ in sizes)])
-            self.peak_procs = max(self.peak_procs, sum(1 for r, _ in sizes if r))
+            tree = process_tree(self.pid)
+            sizes = [(depth, *memory_kib(pid)) for pid, depth in tree]
+            self.peak_rss = max(self.peak_rss, sum(r for _, r, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(p for _, _, p in sizes))
+            self.peak_one = max([self.peak_one, *(r for _, r, _ in sizes)])
+            self.peak_procs = max(self.peak_procs, sum(1 for _, r, _ in sizes if r))
+            for depth, rss, _ in sizes:
+                self.peak_by_depth[depth] = max(self.peak_by_depth.get(depth, 0), rss)
             time.sleep(self.interval)
 
 
@@ -135,6 +140,7 @@ def measure(copies: int, source: list[Path], args) -> dict:
         "peak_pss_mib": round(sampler.peak_pss / 1024, 1),
         "peak_one_process_rss_mib": round(sampler.peak_one / 1024, 1),
         "max_processes": sampler.peak_procs,
+        "peak_rss_mib_by_depth": {str(d): round(v / 1024, 1) for d, v in sorted(sampler.peak_by_depth.items())},
     }
 
 
@@ -155,7 +161,8 @@ def main() -> None:
         print(
             f"{copies:>3} copies ({row['input_mib']} MiB, {row['records']} records, {row['documents']} kept, "
             f"{row['elapsed_s']} s): peak RSS {row['peak_rss_mib']} MiB (sum over {row['max_processes']} "
-            f"processes), PSS {row['peak_pss_mib']} MiB, largest process {row['peak_one_process_rss_mib']} MiB",
+            f"processes), PSS {row['peak_pss_mib']} MiB, largest process {row['peak_one_process_rss_mib']} MiB "
+            f"(largest by depth in the tree: {row['peak_rss_mib_by_depth']})",
             flush=True,
         )
     summary = {

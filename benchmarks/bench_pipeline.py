@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,24 +90,19 @@ def run_ccforge(warc: Path, out: Path, workers: int, settings: list[str], beam_a
     for setting in settings:
         command += ["--set", setting]
     command += [f"--direct_num_workers={workers}", *(beam_args or [])]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    sampler = MemorySampler(proc.pid)
-    sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    sampler.stop()
-    stderr = proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"ccforge run failed ({' '.join(command)}):\n{stderr[-2000:]}")
+    out.mkdir(parents=True)
+    with open(out / "bench-stderr.log", "w") as err:
+        wall, cpu, code, sampler = timed_run(command, 3600, stdout=subprocess.DEVNULL, stderr=err, sample=True)
+    if code != 0:
+        raise SystemExit(f"ccforge run failed (exit {code}): {' '.join(command)}; see {out / 'bench-stderr.log'}")
     stats = json.loads((out / "stats.json").read_text())
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     stages = {row["name"]: row for row in stats["stages"]}
     return {
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "max_process_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": cpu,
+        "max_process_rss_mb": sampler.max_process_rss / 2**20,
         "peak_pss_mb": sampler.peak_pss / 2**20,
         "peak_rss_mb": sampler.peak_rss / 2**20,
         "stats": stats,
@@ -113,6 +110,29 @@ def run_ccforge(warc: Path, out: Path, workers: int, settings: list[str], beam_a
         "kept": stats["stages"][-1]["kept"] if stats["stages"] else 0,
         "tokens": sum(split.get("tokens", 0) for split in manifest.get("totals", {}).values()),
     }
+
+
+def timed_run(command: list[str], limit_s: float, sample: bool = False, **popen):
+    """Runs a command to its end (killing its process group past limit_s): wall seconds,
+    CPU seconds of its whole process tree, exit code, and the memory sampler if asked."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, start_new_session=True, **popen)
+    sampler = MemorySampler(proc.pid)
+    if sample:
+        sampler.start()
+    try:
+        code = proc.wait(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        code = f"killed after {limit_s:.0f} s"
+    wall = time.perf_counter() - started
+    if sample:
+        sampler.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return (wall, cpu, code, sampler) if sample else (wall, cpu, code)
 
 
 def describe(run: dict, warc_mb: float, workers: int) -> dict:
@@ -207,6 +227,7 @@ class MemorySampler(threading.Thread):
         self.interval_s = interval_s
         self.peak_pss = 0
         self.peak_rss = 0
+        self.max_process_rss = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -214,7 +235,9 @@ class MemorySampler(threading.Thread):
             pss = rss = 0
             for pid in descendants(self.root):
                 pss += _pss(pid)
-                rss += _rss(pid)
+                one = _rss(pid)
+                rss += one
+                self.max_process_rss = max(self.max_process_rss, one)
             self.peak_pss = max(self.peak_pss, pss)
             self.peak_rss = max(self.peak_rss, rss)
             self._stop_event.wait(self.interval_s)

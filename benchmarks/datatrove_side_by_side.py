@@ -38,10 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_pipeline import BENCH_WARC, load_average, run_ccforge  # noqa: E402
+from bench_pipeline import BENCH_WARC, load_average, run_ccforge, timed_run  # noqa: E402
 
 DT_VENV = Path(tempfile.gettempdir()) / "ccforge-bench-datatrove"
-DT_PACKAGES = ["datatrove[processing]==0.10.1", "warcio", "faust-cchardet", "python-magic", "orjson", "pyahocorasick", "spacy"]
+DT_PACKAGES = ["datatrove[processing]==0.10.1", "warcio", "faust-cchardet", "python-magic", "orjson", "pyahocorasick", "lxml_html_clean", "aiohttp", "requests", "spacy"]
 DT_PYTHON = DT_VENV / "bin" / "python"
 WORK = Path(tempfile.gettempdir()) / "ccforge-bench-side-by-side"
 
@@ -55,7 +55,8 @@ from datatrove.utils.lid import FT176LID
 # Pre-seed datatrove's asset cache with lid.176.ftz so LanguageFilter never downloads
 # (the same path datatrove.io.cached_asset_path_or_download looks at).
 seeded = str(cached_assets_path(library_name="datatrove", namespace="lid", subfolder=FT176LID.MODEL_SUBFOLDER))
-target = os.path.join(seeded, FT176LID.MODEL_URL.split("://", 1)[1].replace("/", "_"))
+from fsspec.core import strip_protocol
+target = os.path.join(seeded, strip_protocol(FT176LID.MODEL_URL).replace("/", "_"))
 if not os.path.exists(target + ".completed"):
     import shutil
     shutil.copyfile(lid_model, target)
@@ -203,7 +204,8 @@ def ratios(best: dict[str, dict], workers: int, repeat: int) -> dict:
 
 def ensure_datatrove() -> str | None:
     """Creates the venv when missing; returns why datatrove is unusable, or None."""
-    check = [str(DT_PYTHON), "-c", "import datatrove, trafilatura, warcio, cchardet, magic, orjson, ahocorasick, spacy, fasttext, tokenizers, xxhash"]
+    check = [str(DT_PYTHON), "-c", "import datatrove, warcio, cchardet, magic, orjson, ahocorasick, spacy, fasttext, "
+             "tokenizers, xxhash, aiohttp, requests, trafilatura; trafilatura.extract('<html><body><p>a b c</p></body></html>')"]
     if DT_PYTHON.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return None
     print(f"installing datatrove into {DT_VENV} (once) ...", flush=True)
@@ -306,26 +308,27 @@ def count_pages() -> int:
         return sum(1 for _ in ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=False))
 
 
-def run_datatrove(workers: int, tokenizer_json: str) -> dict:
+def run_datatrove(workers: int, tokenizer_json: str, warc: Path = BENCH_WARC, limit_s: float = 3600) -> dict:
     work = WORK / "datatrove"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     runner = WORK / "datatrove_runner.py"
     runner.write_text(DATATROVE_RUNNER)
     env = {**os.environ, "HF_HOME": str(DT_VENV / "hf-home"), "HF_HUB_OFFLINE": "1"}
-    started = time.perf_counter()
+    command = [str(DT_PYTHON), str(runner), str(warc), str(work), str(workers), lid_model_path(), tokenizer_json]
     with open(work / "stdout.json", "w") as out, open(work / "stderr.log", "w") as err:
-        proc = subprocess.Popen([str(DT_PYTHON), str(runner), str(BENCH_WARC), str(work), str(workers),
-                                 lid_model_path(), tokenizer_json], stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"datatrove failed; see {work / 'stderr.log'}")
+        wall, cpu, code = timed_run(command, limit_s, stdout=out, stderr=err, env=env)
+    if code != 0:
+        raise SystemExit(f"datatrove failed (exit {code}); see {work / 'stderr.log'}")
     report = json.loads((work / "stdout.json").read_text().strip().splitlines()[-1])
-    tokens = report["stats"]["C"]
-    kept = next((v for k, v in tokens.items() if k.startswith("👯 - DEDUP") and k.endswith(":forwarded")), None)
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "times": report["times"],
-            "stats": report["stats"], "kept": kept}
+    kept = _stat(report["stats"]["C"], "MinHash stage 4:forwarded")
+    timeouts = _stat(report["stats"]["A"], "Trafilatura:timeout") or 0
+    return {"wall_s": wall, "cpu_s": cpu, "times": report["times"], "stats": report["stats"], "kept": kept,
+            "timeouts": timeouts}
+
+
+def _stat(stats: dict, suffix: str):
+    return next((value for key, value in stats.items() if key.endswith(suffix)), None)
 
 
 if __name__ == "__main__":

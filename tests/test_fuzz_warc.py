@@ -195,8 +195,8 @@ def nested_html(rng, http_head, payload):
     return without_encodings(http_head), body
 
 
-def enormous_html(rng, http_head, payload):
-    size = rng.choice([3 * MiB, 5 * MiB])  # under and over read.max_html_bytes (4 MiB)
+def enormous_html(rng, http_head, payload, size=None):
+    size = size or rng.choice([3 * MiB, 5 * MiB])  # under and over read.max_html_bytes (4 MiB)
     para = b"<p>" + b"word " * 40 + b"</p>\n"
     return without_encodings(http_head), b"<html><body>" + para * (size // len(para)) + b"</body></html>"
 
@@ -395,8 +395,9 @@ def crafted_pages() -> list[Document]:
             rng = random.Random(f"extract:{name}:{round_}")
             i = rng.choice(pages)
             raw = RECORD_EDITS[name](rng, members[i].raw)
-            path_items = [item for item in _read_bytes(gz(raw)) if isinstance(item, Document)]
-            docs += path_items
+            docs += [item for item in _read_bytes(gz(raw)) if isinstance(item, Document)]
+    big = with_http(members[pages[0]].raw, lambda h, p: enormous_html(None, h, p, size=3 * MiB))
+    docs += [item for item in _read_bytes(gz(big)) if isinstance(item, Document)]  # cut to 2 MB by extract
     rng = random.Random("extract:junk")
     for _ in range(4):  # markup soup and binary junk as "html"
         docs.append(Document(id=f"junk-{_}", url="http://x.test/", html="".join(
@@ -418,7 +419,7 @@ def _read_bytes(data: bytes):
 @pytest.mark.parametrize("extractor", ["resiliparse", "trafilatura"])
 def test_extract_keeps_or_drops_every_mutated_page(extractor):
     docs = crafted_pages()
-    assert len(docs) >= 10
+    assert len(docs) >= 10 and max(len(d.html) for d in docs) > 2_000_000
     stage = Extractor(ExtractConfig(extractor=extractor, timeout_s=10.0))
     stage.setup()
     try:

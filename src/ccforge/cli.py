@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+
+# PyTorch's OpenMP threads spin while they wait; on a busy machine that made sampling
+# 5x slower. It only takes effect before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ccforge.config import ConfigError
 
@@ -42,6 +47,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", metavar="RUN", help="run directory with manifest.json")
     export.add_argument("--format", required=True, choices=["llmc", "nanogpt"])
     export.add_argument("--output", required=True, metavar="DIR")
+
+    train = sub.add_parser("train", help="train the bundled GPT on a run's token shards")
+    train.add_argument("run", metavar="RUN", help="run directory with manifest.json")
+    train.add_argument("--preset", default="tiny", help="tiny | small | gpt2-124m (default tiny)")
+    train.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the preset's)")
+    train.add_argument("--out", default=None, metavar="DIR", help="checkpoint and metrics.jsonl (default RUN/train-PRESET)")
+    train.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                       help="override a training setting, e.g. lr=1e-3")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
+    train.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+
+    sample = sub.add_parser("sample", help="generate text from a checkpoint")
+    sample.add_argument("ckpt", metavar="CKPT", help="a training --out directory or a checkpoint file in it")
+    prompt = sample.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", default="", help="text to continue")
+    prompt.add_argument("--prompt-file", default=None, metavar="F", help="read the prompt from a file")
+    sample.add_argument("--max-new-tokens", type=int, default=200)
+    sample.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
+    sample.add_argument("--top-k", type=int, default=None)
+    sample.add_argument("--top-p", type=float, default=None)
+    sample.add_argument("--seed", type=int, default=1337)
+    sample.add_argument("--num-samples", type=int, default=1)
+    sample.add_argument("--device", default=None)
 
     blocklist = sub.add_parser("blocklist", help="manage URL blocklists")
     blocklist_sub = blocklist.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -126,6 +155,31 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from ccforge.train.trainer import train
+
+    checkpoint = train(args.run, preset=args.preset, steps=args.steps, out_dir=args.out,
+                       overrides=args.overrides, resume=args.resume, device=args.device, compile=args.compile)
+    print(f"checkpoint: {checkpoint}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from pathlib import Path
+
+    from ccforge.train.sampler import sample
+
+    prompt = Path(args.prompt_file).read_text() if args.prompt_file else args.prompt
+    texts = sample(args.ckpt, prompt=prompt, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+                   top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_samples=args.num_samples,
+                   device=args.device)
+    for index, text in enumerate(texts):
+        if len(texts) > 1:
+            print(f"--- sample {index + 1}")
+        print(text)
+    return 0
+
+
 def cmd_blocklist(args) -> int:
     from ccforge.blocklist import BlocklistError, fetch_blocklists
 
@@ -170,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             "export": cmd_export,
             "scrub-pii": cmd_scrub_pii,
             "blocklist": cmd_blocklist,
+            "train": cmd_train,
+            "sample": cmd_sample,
         }[args.command]
         return handler(args)
     except (ConfigError, ValueError, FileNotFoundError) as exc:

@@ -59,6 +59,7 @@ CHUNK_SCHEMA = pa.schema(
 DEDUP_KEY_COLUMNS = ["id", "url", "date", "language", "exact_hash", "minhash_bands"]
 DOCUMENT_COLUMNS = [name for name in CHUNK_SCHEMA.names if name not in ("exact_hash", "minhash_bands")]
 _KEY_METADATA = ("exact_hash", "minhash_bands")
+ROW_GROUP_BYTES = 8 * 1024 * 1024  # text per row group of a phase-A chunk file
 
 
 def chunk_row(doc: Document) -> dict:
@@ -124,38 +125,65 @@ class WriteParquetBundles(beam.DoFn):
     Used for phase-A chunks, where order does not matter (phase B sorts what it
     reads); yields the path of every file it finished and counts the characters of
     text written (`TEXT_CHARS`), which sizes phase B's output the same on every run.
+
+    Rows are held only until `row_group_bytes` of text have gathered, then written as
+    one row group of the open file: memory stays at one row group however large the
+    files or bundles grow (a runner may put a whole chunk in one bundle). Row groups
+    are also phase B's unit of parallel reading.
     """
 
-    def __init__(self, directory: str, schema: pa.Schema, to_row, target_bytes: int, compression: str):
+    def __init__(self, directory: str, schema: pa.Schema, to_row, target_bytes: int, compression: str,
+                 row_group_bytes: int = ROW_GROUP_BYTES):
         self.directory = directory
         self.schema = schema
         self.to_row = to_row
         self.target_bytes = target_bytes
         self.compression = compression
+        self.row_group_bytes = min(row_group_bytes, target_bytes)
 
     def setup(self):
         self._text_chars = beam.metrics.Metrics.counter(NAMESPACE, TEXT_CHARS)
 
     def start_bundle(self):
         self._rows: list[dict] = []
-        self._bytes = 0
+        self._group_bytes = 0
+        self._file_bytes = 0
+        self._file = None  # (final path, temp path, stream, ParquetWriter) of the open file
 
     def process(self, doc: Document):
         row = self.to_row(doc)
         self._rows.append(row)
         self._text_chars.inc(len(row["text"]))
-        self._bytes += len(row["text"]) + 256
-        if self._bytes >= self.target_bytes:
-            yield self._flush()
+        size = len(row["text"]) + 256
+        self._group_bytes += size
+        self._file_bytes += size
+        if self._group_bytes >= self.row_group_bytes:
+            self._write_row_group()
+        if self._file_bytes >= self.target_bytes:
+            yield self._close_file()
 
     def finish_bundle(self):
-        if self._rows:
-            yield WindowedValue(self._flush(), MIN_TIMESTAMP, [GlobalWindow()])
+        if self._rows or self._file is not None:
+            yield WindowedValue(self._close_file(), MIN_TIMESTAMP, [GlobalWindow()])
 
-    def _flush(self) -> str:
-        path = FileSystems.join(self.directory, f"part-{uuid.uuid4().hex}.parquet")
-        write_parquet(path, self._rows, self.schema, self.compression)
-        self._rows, self._bytes = [], 0
+    def _write_row_group(self) -> None:
+        if not self._rows:
+            return
+        if self._file is None:
+            path = FileSystems.join(self.directory, f"part-{uuid.uuid4().hex}.parquet")
+            tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+            stream = FileSystems.create(tmp)
+            self._file = (path, tmp, stream, pq.ParquetWriter(stream, self.schema, compression=self.compression))
+        self._file[3].write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+        self._rows, self._group_bytes = [], 0
+
+    def _close_file(self) -> str:
+        self._write_row_group()
+        path, tmp, stream, writer = self._file
+        writer.close()
+        stream.close()
+        FileSystems.rename([tmp], [path])
+        self._file, self._file_bytes = None, 0
         return path
 
 

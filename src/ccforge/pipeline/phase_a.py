@@ -7,6 +7,7 @@ the WARCs over the workers.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import apache_beam as beam
@@ -46,6 +47,8 @@ class ReadWarcSplit(beam.DoFn):
     def process(self, split: WarcSplit):
         records = read_split(split, self.config)
         busy = 0.0
+        began = time.perf_counter()
+        seen = 0
         while True:
             # time only the reading: downstream stages run inside `yield`
             started = time.perf_counter()
@@ -59,6 +62,7 @@ class ReadWarcSplit(beam.DoFn):
             busy += time.perf_counter() - started
             if item is None:
                 break
+            seen += 1
             self.counters.seen()
             if isinstance(item, Drop):
                 self.counters.dropped(item.reason)
@@ -66,6 +70,9 @@ class ReadWarcSplit(beam.DoFn):
                 self.counters.kept()
                 yield item
         self.counters.busy(busy)
+        # with the stages fused after it, this is the split's whole time: shows idle tails
+        log.info("split %s [%d, %s): %d records, %.1f s reading, %.1f s in all (pid %d)",
+                 split.url, split.start, split.end, seen, busy, time.perf_counter() - began, os.getpid())
 
 
 def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chunk_dir: str,

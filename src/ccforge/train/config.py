@@ -49,12 +49,12 @@ MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "rope_base")
 PRESETS: dict[str, dict] = {
     # nanoGPT's README CPU config, 200 steps: a minute or two on two quiet CPU cores for a demo-sized corpus
     "tiny": {},
-    # a ~20M-parameter model (nanoGPT's shakespeare-char shape) for a GPU or a patient CPU
+    # nanoGPT's shakespeare-char shape (10.6M parameters + 384 per vocabulary id): a GPU or a patient CPU
     "small": dict(
         n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=16, grad_accum=4, max_steps=5000,
         lr=6e-4, min_lr=6e-5, warmup_steps=200, eval_interval=250, eval_iters=40,
     ),
-    # GPT-2 small as build-nanogpt/llm.c train it: ~0.5M tokens per step, 10B tokens in 19,073 steps
+    # GPT-2 small (85M + 768 per vocabulary id) as build-nanogpt/llm.c train it: 0.5M tokens/step, 10B in 19,073
     "gpt2-124m": dict(
         n_layer=12, n_head=12, n_embd=768, block_size=1024, batch_size=16, grad_accum=32, max_steps=19073,
         lr=6e-4, min_lr=6e-5, warmup_steps=715, eval_interval=250, eval_iters=20,

