@@ -151,6 +151,8 @@ def describe(run: dict, warc_mb: float, workers: int) -> dict:
         for row in timed
     }
     extract_s = stages.get("extract", {}).get("time_s", 0.0)
+    extract_row = next((row for row in stats["stages"] if row["name"] == "extract"), {})
+    extract_cpu_s = extract_row.get("counts", {}).get("cpu_ms", 0) / 1000
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(run["cpu_s"], 2),
@@ -164,6 +166,8 @@ def describe(run: dict, warc_mb: float, workers: int) -> dict:
         "job_s": stats.get("elapsed_s"),
         "extract_share_of_cores": round(extract_s / (workers * wall), 4),
         "outside_extractor": round(1 - extract_s / (workers * wall), 4),
+        "extract_cpu_s": round(extract_cpu_s, 2),
+        "outside_extractor_cpu": round(1 - extract_cpu_s / run["cpu_s"], 4) if run["cpu_s"] else None,
         "peak_pss_mb": round(run["peak_pss_mb"], 1),
         "peak_rss_mb": round(run["peak_rss_mb"], 1),
         "max_process_rss_mb": round(run["max_process_rss_mb"], 1),
@@ -180,8 +184,9 @@ def print_result(extractor: str, result: dict) -> None:
     print(f"end to end: {result['wall_s']:.1f} s wall (phase A {result['phase_a_s']} s, job {result['job_s']} s), "
           f"{result['cpu_s']:.1f} s CPU; {result['docs_per_s']:.1f} pages/s, {result['mb_per_s']:.2f} MB/s, "
           f"{result['tokens_per_s']:.0f} tokens/s")
-    print(f"extractor busy {result['extract_share_of_cores'] * 100:.0f}% of worker-core time; "
-          f"outside it {result['outside_extractor'] * 100:.0f}%")
+    print(f"extractor busy {result['extract_share_of_cores'] * 100:.0f}% of worker-core time (outside it "
+          f"{result['outside_extractor'] * 100:.0f}%); extractor CPU {result['extract_cpu_s']:.1f} s of "
+          f"{result['cpu_s']:.1f} s (outside it {result['outside_extractor_cpu'] * 100:.0f}%)")
     print(f"peak memory: {result['peak_pss_mb']:.0f} MB PSS / {result['peak_rss_mb']:.0f} MB RSS summed over "
           f"processes; largest process {result['max_process_rss_mb']:.0f} MB")
 

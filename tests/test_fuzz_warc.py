@@ -7,7 +7,9 @@ garbage WARC and HTTP headers, lying charsets, deeply nested and enormous HTML.
 
 What must hold: nothing raises; every item is a Document or a Drop with a known reason;
 no record is read twice; in a per-record-gzip file, every record whose member was not
-touched is still read (the damage is counted, never spreads); framing-preserving edits
+touched is still read (the damage is counted, never spreads; a Content-Length that runs
+into the next records is the known exception, kept as a test that xfails until the read
+room contains it); framing-preserving edits
 keep one item per record; the extract stage keeps or drops every document it gets, and
 a whole job over mutated files has a funnel that adds up.
 """
@@ -72,8 +74,8 @@ def check_items(items) -> None:
             assert item.reason in READ_REASONS, item.reason
         else:
             assert isinstance(item.html, str)
-    ids = doc_ids(items)
-    assert not ids or max(ids.values()) == 1 or "" in ids, f"a record read twice: {ids.most_common(1)}"
+    twice = [i for i, n in doc_ids(items).items() if n > 1 and i]  # a header edit may leave no id
+    assert not twice, f"a record read twice: {twice[0]}"
 
 
 # ---- gzip members and records --------------------------------------------------------------
@@ -84,6 +86,7 @@ class Member:
     start: int
     end: int
     raw: bytes  # decompressed
+    packed: bytes  # as in the file
 
 
 def gzip_members(data: bytes) -> list[Member] | None:
@@ -98,7 +101,7 @@ def gzip_members(data: bytes) -> list[Member] | None:
         if not inflater.eof:
             return None
         end = len(data) - len(inflater.unused_data)
-        members.append(Member(pos, end, raw))
+        members.append(Member(pos, end, raw, data[pos:end]))
         pos = end
     per_record = len(members) > 2 and all(m.raw.lstrip(b"\r\n").startswith(b"WARC/") for m in members)
     return members if per_record else None
@@ -149,21 +152,7 @@ def without_encodings(http_head: bytes) -> bytes:
 
 def rebuild(members: list[Member], replace: dict[int, bytes]) -> bytes:
     """The file with some members replaced by the given bytes (already compressed or not)."""
-    return b"".join(replace.get(i, _compressed(m)) for i, m in enumerate(members))
-
-
-_ORIGINAL: dict[int, bytes] = {}
-
-
-def _compressed(member: Member) -> bytes:
-    return _ORIGINAL[id(member)]
-
-
-def load_members(data: bytes) -> list[Member] | None:
-    members = gzip_members(data)
-    for m in members or []:
-        _ORIGINAL[id(m)] = data[m.start:m.end]
-    return members
+    return b"".join(replace.get(i, m.packed) for i, m in enumerate(members))
 
 
 def gz(raw: bytes) -> bytes:
@@ -276,7 +265,7 @@ def header_cut(rng, data, members):
 def bad_members(rng, data, members):
     i = rng.randrange(1, len(members))
     kind = rng.choice(["junk_between", "not_gzip", "empty_member", "record_in_two_members", "cut_member"])
-    original = _compressed(members[i])
+    original = members[i].packed
     if kind == "junk_between":
         junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000)))
         return rebuild(members, {i: junk + original}), set()
@@ -322,7 +311,7 @@ def test_damaged_files_never_crash_and_lose_only_damaged_records(source, tmp_pat
     data = source.read_bytes()
     original = read_items(source)
     check_items(original)
-    members = load_members(data)
+    members = gzip_members(data)
     mutations = dict(DAMAGE, **(GZIP_DAMAGE if members else {}))
     for name, mutate in mutations.items():
         for round_ in range(ROUNDS):
@@ -341,7 +330,7 @@ def test_wrong_content_length_loses_only_its_record():
     lost = []
     for source in SOURCES:
         data = source.read_bytes()
-        members = load_members(data)
+        members = gzip_members(data)
         if not members:
             continue
         original = read_items(source)
@@ -366,7 +355,7 @@ GZIP_SOURCES = [p for p in SOURCES if gzip_members(p.read_bytes()) and html_memb
 @pytest.mark.parametrize("source", GZIP_SOURCES, ids=[p.name for p in GZIP_SOURCES])
 def test_record_edits_keep_one_item_per_record(source, tmp_path):
     data = source.read_bytes()
-    members = load_members(data)
+    members = gzip_members(data)
     original = read_items(source)
     pages = html_members(members)
     for name, edit in RECORD_EDITS.items():
@@ -387,7 +376,7 @@ def test_record_edits_keep_one_item_per_record(source, tmp_path):
 def crafted_pages() -> list[Document]:
     """Documents from edited records of one sample: lying charsets, nested and enormous HTML."""
     source = SAMPLE_DIR / "sample-0000.warc.gz"
-    members = load_members(source.read_bytes())
+    members = gzip_members(source.read_bytes())
     pages = html_members(members)
     docs = []
     for name in ("lying_charset", "nested_html", "enormous_html", "garbage_http_headers"):
@@ -451,7 +440,7 @@ def test_job_over_mutated_files_counts_every_record(tmp_path):
     samples = sorted(SAMPLE_DIR.glob("*.warc.gz"))
     for source in samples:
         data = source.read_bytes()
-        members = load_members(data)
+        members = gzip_members(data)
         edited = {i: gz(RECORD_EDITS[name](rng, members[i].raw))
                   for i, name in zip(rng.sample(html_members(members), 3), ("lying_charset", "nested_html",
                                                                              "garbage_warc_header"))}

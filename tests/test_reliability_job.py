@@ -20,7 +20,10 @@ import pytest
 from conftest import ROOT, SAMPLE_DIR
 
 WARCS = sorted(str(p) for p in SAMPLE_DIR.glob("*.warc.gz"))
-SETTINGS = ["output.files_per_chunk=2", "extract.extractor=resiliparse"]
+# extract.timeout_s=0: extraction in-process. The per-page sandbox's forked child has
+# been seen to die of SIGABRT about once in ten multi_processing runs, which drops a page
+# at random; that is the extract stage's to fix, not what these tests are about.
+SETTINGS = ["output.files_per_chunk=2", "extract.extractor=resiliparse", "extract.timeout_s=0"]
 IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 CHUNKS = 2  # three WARCs, two per chunk
 MULTI = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
@@ -114,7 +117,7 @@ def reference(tmp_path_factory) -> dict[str, bytes]:
 def test_manifest_and_parquet_hold_no_times(reference):
     manifest = json.loads(reference["manifest.json"])
     assert "created" not in manifest
-    assert not any("time_s" in row for row in manifest["funnel"])
+    assert not any("time_s" in row or "counts" in row for row in manifest["funnel"])
     assert sum(s["rows"] for s in manifest["shards"]) == manifest["funnel"][-1]["kept"] > 0
     for name, data in reference.items():
         if name.endswith(".parquet"):

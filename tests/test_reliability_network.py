@@ -19,6 +19,7 @@ from test_read_http import Server, drop_after, stall, status
 WARCS = sorted(SAMPLE_DIR.glob("*.warc.gz"))
 SETTINGS = [
     "extract.extractor=resiliparse",
+    "extract.timeout_s=0",  # in-process: see test_reliability_job.SETTINGS
     "read.split_min_bytes=20000",  # several byte ranges per file: several Range reads
     "read.backoff_s=0.01",
     "read.timeout_s=0.5",

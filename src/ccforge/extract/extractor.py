@@ -12,8 +12,8 @@ so the default here is generous; the funnel shows how many pages hit it.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import signal
+import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +23,7 @@ from ccforge.stage import Stage
 
 EXTRACTORS = ("trafilatura", "resiliparse")
 _OK, _ERROR = b"\x00", b"\x01"
+_CPU = struct.Struct("<d")  # each reply: status byte, the page's CPU seconds, then the text
 
 
 @dataclass
@@ -73,6 +74,7 @@ class PageSandbox:
         self.extract = extract
         self.timeout_s = timeout_s
         self.restarts = 0  # children started after the first: one per timeout or crash
+        self.cpu_s = 0.0  # CPU the children spent on pages (a killed page counts its time limit)
         self._started = False
         self._child = None
         self._conn = None
@@ -84,12 +86,14 @@ class PageSandbox:
             self._conn.send_bytes(html.encode("utf-8", "surrogatepass"))
             if not self._conn.poll(self.timeout_s):
                 self._kill()
+                self.cpu_s += self.timeout_s
                 raise PageTimeout()
             reply = self._conn.recv_bytes()
         except (EOFError, OSError) as exc:  # the child died under us
             self._kill()
             raise SandboxCrashed() from exc
-        body = reply[1:].decode("utf-8", "surrogatepass")
+        self.cpu_s += _CPU.unpack_from(reply, 1)[0]
+        body = reply[1 + _CPU.size :].decode("utf-8", "surrogatepass")
         if reply[:1] == _ERROR:
             raise RuntimeError(body)
         return body
@@ -107,7 +111,9 @@ class PageSandbox:
         if self._started:
             self.restarts += 1
         self._started = True
-        context = multiprocessing.get_context("fork")  # inherit the warm imports
+        # fork inherits the warm imports; where there is none (Windows), spawn re-imports
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
         parent_end, child_end = context.Pipe(duplex=True)
         child = context.Process(target=_serve, args=(child_end, parent_end, self.extract), daemon=True)
         child.start()
@@ -116,10 +122,7 @@ class PageSandbox:
 
     def _kill(self) -> None:
         if self._child is not None:
-            try:
-                os.kill(self._child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self._child.kill()  # SIGKILL: a page stuck in C code ignores anything gentler
             self._child.join()
             self._conn.close()
         self._child = None
@@ -139,11 +142,12 @@ def _serve(conn, parent_end, extract: Callable[[str], str]) -> None:
             html = conn.recv_bytes().decode("utf-8", "surrogatepass")
         except (EOFError, OSError):
             return
+        started = time.process_time()
         try:
-            reply = _OK + extract(html).encode("utf-8", "surrogatepass")
+            status, body = _OK, extract(html).encode("utf-8", "surrogatepass")
         except Exception as exc:  # noqa: BLE001 - any failure is this page's, not the child's
-            reply = _ERROR + f"{type(exc).__name__}: {exc}"[:500].encode("utf-8", "replace")
-        conn.send_bytes(reply)
+            status, body = _ERROR, f"{type(exc).__name__}: {exc}"[:500].encode("utf-8", "replace")
+        conn.send_bytes(status + _CPU.pack(time.process_time() - started) + body)
 
 
 class Extractor(Stage):
@@ -157,7 +161,8 @@ class Extractor(Stage):
         self.config = config
         self._extract: Callable[[str], str] | None = None
         self._sandbox: PageSandbox | None = None
-        self._restarts_counted = 0
+        self._cpu_s = 0.0  # in-process extraction's CPU seconds
+        self._counted = {"restarts": 0, "cpu_ms": 0}
 
     def setup(self) -> None:
         self._extract = partial(
@@ -178,11 +183,15 @@ class Extractor(Stage):
             self._sandbox = None
 
     def take_counts(self) -> dict[str, int]:
-        if self._sandbox is None or self._sandbox.restarts == self._restarts_counted:
-            return {}
-        new = self._sandbox.restarts - self._restarts_counted
-        self._restarts_counted = self._sandbox.restarts
-        return {"restarts": new}
+        """`cpu_ms`: CPU spent extracting (what `time_s` is, minus waiting); `restarts`."""
+        sandbox = self._sandbox
+        totals = {
+            "restarts": sandbox.restarts if sandbox else 0,
+            "cpu_ms": int(1000 * (self._cpu_s + (sandbox.cpu_s if sandbox else 0.0))),
+        }
+        new = {key: value - self._counted[key] for key, value in totals.items() if value > self._counted[key]}
+        self._counted = totals
+        return new
 
     def process(self, doc: Document) -> Document | Drop:
         html = doc.html
@@ -191,7 +200,7 @@ class Extractor(Stage):
         if len(html) > self.config.max_html_bytes:
             html = html[: self.config.max_html_bytes]
         try:
-            text = self._extract(html) if self._sandbox is None else self._sandbox.run(html)
+            text = self._sandbox.run(html) if self._sandbox is not None else self._run_here(html)
         except PageTimeout:
             return Drop("timeout")
         except SandboxCrashed:
@@ -204,3 +213,10 @@ class Extractor(Stage):
             return Drop("empty_text")
         doc.text = text
         return doc
+
+    def _run_here(self, html: str) -> str:
+        started = time.process_time()
+        try:
+            return self._extract(html)
+        finally:
+            self._cpu_s += time.process_time() - started

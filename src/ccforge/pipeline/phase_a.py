@@ -82,7 +82,7 @@ def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chu
     docs = (
         pipeline
         | "inputs" >> beam.Create(files)
-        | "plan byte ranges" >> beam.FlatMap(plan_or_whole, read_config, min_splits)
+        | "plan byte ranges" >> beam.FlatMap(plan_or_whole, read_config, min_splits * int(os.environ.get("CCF_SPLIT_FACTOR", "1")))
         | "spread ranges" >> beam.Reshuffle()
         | "read" >> beam.ParDo(ReadWarcSplit(read_config))
     )

@@ -39,9 +39,14 @@ def check_funnel(rows: list[dict]) -> list[str]:
     return [r["name"] for r in rows if r["in"] != r["kept"] + sum(r["dropped"].values())]
 
 
+FUNNEL_KEYS = ("name", "in", "kept", "dropped", "skipped")
+
+
 def funnel_without_timing(rows: list[dict]) -> list[dict]:
-    """The funnel with the stage times taken out: what a manifest may hold and stay reproducible."""
-    return [{key: value for key, value in row.items() if key != "time_s"} for row in rows]
+    """The funnel proper (in, kept, dropped per stage), what a manifest holds and stays
+    reproducible: stage times and the stages' extra counts (some measure time or count
+    restarts after timeouts) stay in stats.json."""
+    return [{key: row[key] for key in FUNNEL_KEYS if key in row} for row in rows]
 
 
 def write_json(path: str, data: dict) -> None:
