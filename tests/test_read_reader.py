@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import uuid
 import zlib
 from collections import Counter
@@ -322,6 +323,29 @@ def test_garbage_between_members_is_counted_once(tmp_path):
     for garbage in (b"garbage" * 10, b"\x1f\x8b\x08junk" * 10, b"\0" * 64):
         ids, reasons = split_invariant(damaged(tmp_path, data[:offset] + garbage + data[offset:]))
         assert len(ids) == 16 and reasons == Counter({"not_response": 34, "corrupt_record": 1})
+
+
+def with_length(record: bytes, extra: int) -> bytes:
+    """The record with its WARC Content-Length `extra` bytes too long."""
+    length = int(re.search(rb"Content-Length: (\d+)", record).group(1))
+    return record.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length + extra), 1)
+
+
+def test_too_long_content_length_loses_only_its_record(tmp_path):
+    records = [page(n) for n in range(12)]
+    for extra in (5, 100, 3000):  # into the next member, or over several
+        data = record_gzip([with_length(r, extra) if n == 4 else r for n, r in enumerate(records)])
+        ids, reasons = split_invariant(damaged(tmp_path, data))
+        assert len(ids) == 11 and "<urn:uuid:page-4>" not in ids and max(ids.values()) == 1
+        assert reasons == Counter({"corrupt_record": 1}), extra
+
+
+def test_too_long_content_length_with_crlfs_in_the_next_member(tmp_path):
+    records = [with_length(page(n), 400) if n == 2 else page(n) for n in range(8)]
+    bodies = [r[:-4] for r in records]
+    data = gzip.compress(bodies[0]) + b"".join(gzip.compress(b"\r\n\r\n" + body) for body in bodies[1:])
+    ids, reasons = split_invariant(damaged(tmp_path, data))
+    assert len(ids) == 7 and "<urn:uuid:page-2>" not in ids and reasons == Counter({"corrupt_record": 1})
 
 
 def test_not_a_warc_and_empty_files(tmp_path):

@@ -35,9 +35,13 @@ class ExtractConfig:
     favor_precision: bool = True  # FineWeb's trafilatura settings
     include_comments: bool = False
     deduplicate: bool = True
+    # trafilatura without its readability/jusText fallbacks: ~1.4x faster on the bench
+    # pages, but ~6% of them then yield no text. FineWeb ran with the fallbacks.
+    fast: bool = False
 
 
-def extract_text(html: str, extractor: str, favor_precision: bool, include_comments: bool, deduplicate: bool) -> str:
+def extract_text(html: str, extractor: str, favor_precision: bool, include_comments: bool, deduplicate: bool,
+                 fast: bool = False) -> str:
     """Main text of one page ('' when nothing is found)."""
     if extractor == "resiliparse":
         from resiliparse.extract.html2text import extract_plain_text
@@ -50,6 +54,7 @@ def extract_text(html: str, extractor: str, favor_precision: bool, include_comme
         favor_precision=favor_precision,
         include_comments=include_comments,
         deduplicate=deduplicate,
+        fast=fast,
     )
     return text or ""
 
@@ -171,6 +176,7 @@ class Extractor(Stage):
             favor_precision=self.config.favor_precision,
             include_comments=self.config.include_comments,
             deduplicate=self.config.deduplicate,
+            fast=self.config.fast,
         )
         # Import and warm the extractor here, so the sandbox's children are born ready.
         self._extract("<html><body><p>warm up</p></body></html>")

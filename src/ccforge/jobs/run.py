@@ -366,7 +366,7 @@ def check_remote_settings(files: list[tuple[str, str]], run_dir: str, config: Ru
                              "give a gs:// path")
     for key, path in local_config_files(config):
         log.warning("%s is the local file %s; remote workers see it only if it is in their container "
-                    "(see docs/dataflow.md)", key, path)
+                    "(see README, Running on Dataflow)", key, path)
 
 
 def local_config_files(config: RunConfig) -> list[tuple[str, str]]:

@@ -92,6 +92,19 @@ def find_record_member(stream: BinaryIO, start: int, end: int | None) -> int | N
         buffer += chunk
 
 
+def record_member_between(stream: BinaryIO, start: int, end: int) -> bool:
+    """Whether a gzip member starting in [start, end) begins a WARC record. Reads only that
+    range (plus a probe), unlike find_record_member: a record may span many members."""
+    stream.seek(start)
+    data = stream.read(max(0, end - start) + PROBE_BYTES)
+    hit = data.find(GZIP_MAGIC)
+    while 0 <= hit < end - start:
+        if starts_record(data[hit : hit + PROBE_BYTES]):
+            return True
+        hit = data.find(GZIP_MAGIC, hit + 1)
+    return False
+
+
 def ends_cut(tail: bytes) -> bool:
     """Whether the gzip members in `tail` (from a member start to the end of the file) stop
     before their end: the file was cut short. Output is discarded, chunk by chunk."""

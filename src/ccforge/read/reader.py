@@ -20,6 +20,8 @@ plus one `Drop` per damage found. The reasons are listed in `ccforge.read.record
 Damage never raises: the records read so far stay, the damage yields
 `Drop("corrupt_record")` or `Drop("truncated_file")`, and a per-record-gzip file resumes
 at the next intact record member (an uncompressed or whole-file-gzip one ends there).
+A record whose Content-Length runs into the next record's member is damage too: it is
+`corrupt_record` and reading goes on at that member, so the next record is not lost.
 What does raise is an input that cannot be opened or fetched (after `retries` retries
 for http): a one-line `ReadError` naming it, so the runner can retry or report it.
 
@@ -49,6 +51,7 @@ from ccforge.read.members import (
     find_record_member,
     first_member_length,
     gunzip_head,
+    record_member_between,
 )
 from ccforge.read.records import TruncatedRecord, record_outcome, warcio_outcomes
 from ccforge.read.sources import input_size, open_input, raise_source_error
@@ -201,6 +204,8 @@ def _read_pass(
                 yield Drop("corrupt_record")
                 return None
             return (yield from _damaged(stream, split, cursor))
+        if gzip is not None and _ran_into_next_record(stream, gzip, cursor):
+            return (yield from _damaged(stream, split, cursor))  # its outcome is garbage
         yield outcome
 
 
@@ -234,6 +239,20 @@ def _owns_damage(stream: BinaryIO, split: WarcSplit, position: int) -> bool:
     if split.end is None or position < split.end:
         return True
     return find_record_member(stream, split.end, position + 1) != position
+
+
+def _ran_into_next_record(stream: BinaryIO, gzip: GzipReader, cursor: int) -> bool:
+    """Whether the record read from the member at `cursor` took bytes of a later member that
+    begins a record (a Content-Length too long): left alone, the next record would be lost.
+    A record gzipped as several members (no record starts among them) is fine."""
+    now = _member_start(gzip, cursor)
+    if now <= cursor:
+        return False
+    position = stream.tell()
+    try:
+        return record_member_between(stream, cursor + 1, now + 1)
+    finally:
+        stream.seek(position)  # fastwarc goes on reading from here when the record is fine
 
 
 def _member_start(gzip: GzipReader | None, default: int) -> int:

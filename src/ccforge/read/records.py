@@ -62,7 +62,7 @@ def record_outcome(record: WarcRecord, split: WarcSplit, config: ReadConfig) -> 
     if record.content_length > config.max_html_bytes:
         _consume(record)
         return Drop("too_large")
-    payload = record.reader.read()
+    payload = _read_payload(record)
     if len(payload) < record.content_length:
         raise TruncatedRecord
     try:
@@ -140,6 +140,19 @@ def _inflate(payload: bytes, max_length: int) -> bytes:
         return zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(payload, max_length)
     except zlib.error:
         return zlib.decompressobj(-zlib.MAX_WBITS).decompress(payload, max_length)
+
+
+def _read_payload(record: WarcRecord) -> bytes:
+    """The payload up to its declared length and no further: a read past it makes fastwarc
+    inflate the next gzip member, and the reader takes that as a record running into it."""
+    parts, left = [], record.content_length
+    while left > 0:
+        chunk = record.reader.read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
 
 
 def _consume(record: WarcRecord) -> None:
