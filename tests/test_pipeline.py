@@ -18,7 +18,7 @@ BEAM_ARGS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    config = load_config("fineweb-en", ["extract.timeout_s=30"])
+    config = load_config("fineweb-en", ["extract.timeout_s=30", "output.write_rejects=true"])
     stats = run_job([str(SAMPLE_DIR / "*.warc.gz")], str(out), config, BEAM_ARGS)
     return out, stats
 
@@ -53,3 +53,12 @@ def test_run_writes_report_and_chunk_markers(sample_run):
     assert (out / "report.html").stat().st_size > 1000
     markers = list((out / "chunks").glob("*/_SUCCESS"))
     assert len(markers) == 1
+
+
+def test_rejects_are_written_per_stage_with_their_reason(sample_run):
+    out, stats = sample_run
+    language = [row for row in stats["stages"] if row["name"] == "language"][0]
+    lines = [json.loads(line) for path in (out / "rejects" / "language").glob("*.jsonl")
+             for line in path.read_text().splitlines()]
+    assert len(lines) == sum(language["dropped"].values()) > 0
+    assert {line["reason"] for line in lines} == set(language["dropped"])

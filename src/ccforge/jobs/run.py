@@ -62,7 +62,7 @@ log = logging.getLogger("ccforge")
 _NOT_PHASE_A = ("pii", "tokenize", "name")
 _NOT_PHASE_A_READ = ("retries", "backoff_s", "timeout_s", "cc_base_url")
 # What phase B writes, cleared before it runs (a killed phase B leaves some of it).
-_PHASE_B_DIRS = ("documents", "tokens", "dedup/band_index", "rejects/phase-b")
+_PHASE_B_DIRS = ("documents", "tokens", "dedup/band_index")
 _PHASE_B_FILES = ("manifest.json", "stats.json", "report.html")
 
 
@@ -119,15 +119,15 @@ def run_phase_a(chunk: Chunk, config: RunConfig, run_dir: str, beam_args: list[s
         else:
             return {**done, "skipped": True}
     remove_tree(chunk_dir)  # what a crashed or outdated attempt left
-    rejects_dir = f"{run_dir}/rejects/{chunk.key}"
-    remove_tree(rejects_dir)
+    rejects_to = f"{run_dir}/rejects/{{stage}}/{chunk.key}"  # OUT/rejects/<stage>/, a prefix per chunk
+    remove_matching(f"{run_dir}/rejects/*/{chunk.key}-*")
     started = time.time()
     options = pipeline_options(beam_args)
     pipeline = new_pipeline(options)
     paths = build_phase_a(
         pipeline, chunk.files, config, chunk_dir,
         min_splits=worker_count(options) * 4,
-        rejects_dir=rejects_dir if config.output.write_rejects else None,
+        rejects_to=rejects_to if config.output.write_rejects else None,
     )
     listed = f"{chunk_dir}/_files.json"
     _ = paths | "list files" >> _write_list(listed)
@@ -200,7 +200,7 @@ def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_ar
     document_files, shard_infos = build_phase_b(
         pipeline, pieces, config, run_dir,
         num_document_files=num_document_files,
-        rejects_dir=f"{run_dir}/rejects/phase-b" if config.output.write_rejects else None,
+        rejects_to=f"{run_dir}/rejects/{{stage}}/phase-b" if config.output.write_rejects else None,
     )
     _ = document_files | "list documents" >> _write_list(f"{run_dir}/documents/_files.json")
     shards_list = f"{run_dir}/tokens/_shards.json"
@@ -220,6 +220,7 @@ def clear_phase_b_outputs(run_dir: str) -> None:
             FileSystems.delete([path])
     for name in _PHASE_B_DIRS:
         remove_tree(f"{run_dir}/{name}")
+    remove_matching(f"{run_dir}/rejects/*/phase-b-*")
 
 
 def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[str] | None = None,
@@ -344,6 +345,16 @@ def remove_tree(path: str) -> None:
         return
     try:
         found = [m.path for r in FileSystems.match([path.rstrip("/") + "/**"]) for m in r.metadata_list]
+    except Exception:  # Beam raises when nothing matches on some filesystems
+        return
+    if found:
+        FileSystems.delete(found)
+
+
+def remove_matching(pattern: str) -> None:
+    """Deletes the files (local or in an object store) that match a glob."""
+    try:
+        found = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     except Exception:  # Beam raises when nothing matches on some filesystems
         return
     if found:

@@ -71,21 +71,22 @@ def reject_record(stage: str, reason: str, doc: Document) -> str:
 
 
 class ApplyStage(beam.PTransform):
-    """`docs | stage.name >> ApplyStage(stage, rejects_dir)`: kept documents out.
+    """`docs | stage.name >> ApplyStage(stage, rejects_to)`: kept documents out.
 
-    With a rejects_dir, dropped documents go to `<rejects_dir>/<stage>/` as JSON lines.
+    With `rejects_to`, a file prefix holding `{stage}` (e.g. `OUT/rejects/{stage}/chunk-3`),
+    dropped documents go there as JSON lines with their reason.
     """
 
-    def __init__(self, stage: Stage, rejects_dir: str | None = None):
+    def __init__(self, stage: Stage, rejects_to: str | None = None):
         super().__init__()
         self.stage = stage
-        self.rejects_dir = rejects_dir
+        self.rejects_to = rejects_to
 
     def expand(self, docs):
-        if not self.rejects_dir:
+        if not self.rejects_to:
             return docs | beam.ParDo(StageDoFn(self.stage))
         results = docs | beam.ParDo(StageDoFn(self.stage, with_rejects=True)).with_outputs(REJECTS, main="kept")
         _ = results[REJECTS] | "write rejects" >> beam.io.WriteToText(
-            f"{self.rejects_dir}/{self.stage.name}/rejects", file_name_suffix=".jsonl"
+            self.rejects_to.format(stage=self.stage.name), file_name_suffix=".jsonl"
         )
         return results["kept"]

@@ -82,7 +82,7 @@ class ReadWarcSplit(beam.DoFn):
 
 
 def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chunk_dir: str,
-                  min_splits: int, rejects_dir: str | None = None):
+                  min_splits: int, rejects_to: str | None = None):
     """Adds phase A to `pipeline`; returns the PCollection of written chunk-file paths."""
     read_config = config.read
     docs = (
@@ -93,7 +93,7 @@ def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chu
         | "read" >> beam.ParDo(ReadWarcSplit(read_config))
     )
     for stage in phase_a_stages(config):
-        docs = docs | stage.name >> ApplyStage(stage, rejects_dir)
+        docs = docs | stage.name >> ApplyStage(stage, rejects_to)
     return (
         docs
         | "dedup keys" >> ApplyStage(DedupKeys(config.exact_dedup, config.minhash_dedup))

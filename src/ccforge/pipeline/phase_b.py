@@ -20,7 +20,7 @@ from ccforge.stages import pii_stage
 
 
 def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, run_dir: str,
-                  num_document_files: int, rejects_dir: str | None = None):
+                  num_document_files: int, rejects_to: str | None = None):
     """Adds phase B to `pipeline`. `pieces` are (chunk file, row group) pairs.
 
     Returns (document file paths, token shard infos) as PCollections; the latter is
@@ -47,7 +47,7 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
         docs = docs | "drop duplicates" >> DropDuplicates(config.exact_dedup, config.minhash_dedup, verdicts)
     pii = pii_stage(config)
     if pii is not None:
-        docs = docs | "pii" >> ApplyStage(pii, rejects_dir)
+        docs = docs | "pii" >> ApplyStage(pii, rejects_to)
     shard_infos = None
     if config.tokenize.enabled:
         docs = docs | "tokenize" >> TokenizeDocuments(config.tokenize)
