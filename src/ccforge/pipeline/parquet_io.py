@@ -23,38 +23,28 @@ from ccforge.document import Document
 from ccforge.hashing import bucket_of
 from ccforge.pipeline.metrics import NAMESPACE, TEXT_CHARS
 
-# Columns of FineWeb's release, in its order, then ccforge's own.
+# The document fields both Parquet kinds share, in the order of FineWeb's release.
+_DOCUMENT_FIELDS = [
+    ("text", pa.string()),
+    ("id", pa.string()),
+    ("dump", pa.string()),
+    ("url", pa.string()),
+    ("date", pa.string()),
+    ("file_path", pa.string()),
+    ("language", pa.string()),
+    ("language_score", pa.float64()),
+]
+
+# The documents output: FineWeb's columns, then ccforge's own.
 DOCUMENT_SCHEMA = pa.schema(
-    [
-        ("text", pa.string()),
-        ("id", pa.string()),
-        ("dump", pa.string()),
-        ("url", pa.string()),
-        ("date", pa.string()),
-        ("file_path", pa.string()),
-        ("language", pa.string()),
-        ("language_score", pa.float64()),
-        ("token_count", pa.int64()),
-        ("minhash_cluster_size", pa.int64()),
-    ]
+    _DOCUMENT_FIELDS + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64())]
 )
 
 # Phase-A output: the documents that passed the per-document filters, with the
 # dedup keys phase B shuffles (never the text) and the rest of their metadata.
 CHUNK_SCHEMA = pa.schema(
-    [
-        ("text", pa.string()),
-        ("id", pa.string()),
-        ("dump", pa.string()),
-        ("url", pa.string()),
-        ("date", pa.string()),
-        ("file_path", pa.string()),
-        ("language", pa.string()),
-        ("language_score", pa.float64()),
-        ("exact_hash", pa.int64()),
-        ("minhash_bands", pa.list_(pa.int64())),
-        ("metadata", pa.string()),
-    ]
+    _DOCUMENT_FIELDS
+    + [("exact_hash", pa.int64()), ("minhash_bands", pa.list_(pa.int64())), ("metadata", pa.string())]
 )
 DEDUP_KEY_COLUMNS = ["id", "url", "date", "language", "exact_hash", "minhash_bands"]
 DOCUMENT_COLUMNS = [name for name in CHUNK_SCHEMA.names if name not in ("exact_hash", "minhash_bands")]

@@ -209,16 +209,7 @@ def _languages_body(stats: dict, columns: DocumentColumns | None) -> str:
     if rest:
         top.append(("other", rest))
     total = sum(v for _, v in items) or 1
-    fig, ax = _figure(5, 0.34 * len(top) + 0.9)
-    y = np.arange(len(top))[::-1]
-    values = [v for _, v in top]
-    ax.barh(y, values, color=KEPT, height=0.65)
-    ax.set_yticks(y, [k for k, _ in top])
-    for yi, v in zip(y, values):
-        ax.text(v + max(values) * 0.01, yi, f"{100 * v / total:.1f}%", va="center", fontsize=8.5, color=INK)
-    ax.set_xlim(0, max(values) * 1.2)
-    _tidy(ax, xlabel="documents")
-    return _img(fig, "language mix")
+    return _labelled_bars(top, KEPT, lambda v: f"{100 * v / total:.1f}%", "documents", "language mix")
 
 
 def _pii_body(stats: dict) -> str:
@@ -227,17 +218,21 @@ def _pii_body(stats: dict) -> str:
     counts = pii_counts(stats)
     if not counts:
         return _missing("No PII found.")
-    items = list(counts.items())[:12]
+    return _labelled_bars(list(counts.items())[:12], ACCENT, lambda v: f"{v:,}", "matches", "pii counts")
+
+
+def _labelled_bars(items: list[tuple[str, int]], color: str, label, xlabel: str, alt: str) -> str:
+    """Horizontal bars, largest on top, each with its value written beside it."""
     fig, ax = _figure(5, 0.34 * len(items) + 0.9)
     y = np.arange(len(items))[::-1]
     values = [v for _, v in items]
-    ax.barh(y, values, color=ACCENT, height=0.65)
+    ax.barh(y, values, color=color, height=0.65)
     ax.set_yticks(y, [k for k, _ in items])
     for yi, v in zip(y, values):
-        ax.text(v + max(values) * 0.01, yi, f"{v:,}", va="center", fontsize=8.5, color=INK)
+        ax.text(v + max(values) * 0.01, yi, label(v), va="center", fontsize=8.5, color=INK)
     ax.set_xlim(0, max(values) * 1.2)
-    _tidy(ax, xlabel="matches")
-    return _img(fig, "pii counts")
+    _tidy(ax, xlabel=xlabel)
+    return _img(fig, alt)
 
 
 def _length_body(columns: DocumentColumns | None) -> str:
