@@ -124,10 +124,13 @@ def timed_run(command: list[str], limit_s: float, sample: bool = False, **popen)
     try:
         code = proc.wait(timeout=limit_s)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
         code = f"killed after {limit_s:.0f} s"
     wall = time.perf_counter() - started
+    try:  # whatever the command left running in its own session (a failed run's helpers)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:  # none left
+        pass
+    proc.wait()
     if sample:
         sampler.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -41,7 +41,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_pipeline import BENCH_WARC, load_average, run_ccforge, timed_run  # noqa: E402
 
 DT_VENV = Path(tempfile.gettempdir()) / "ccforge-bench-datatrove"
-DT_PACKAGES = ["datatrove[processing]==0.10.1", "warcio", "faust-cchardet", "python-magic", "orjson", "pyahocorasick", "lxml_html_clean", "aiohttp", "requests", "spacy"]
+# datatrove[processing] plus what its steps check for at run time (WarcReader, JsonlWriter,
+# URLFilter, trafilatura with lxml 6, fsspec's http paths, spaCy word splitting).
+DT_PACKAGES = ["datatrove[processing]==0.10.1", "warcio", "faust-cchardet", "python-magic", "orjson",
+               "pyahocorasick", "lxml_html_clean", "aiohttp", "requests", "spacy"]
 DT_PYTHON = DT_VENV / "bin" / "python"
 WORK = Path(tempfile.gettempdir()) / "ccforge-bench-side-by-side"
 
@@ -205,7 +208,8 @@ def ratios(best: dict[str, dict], workers: int, repeat: int) -> dict:
 def ensure_datatrove() -> str | None:
     """Creates the venv when missing; returns why datatrove is unusable, or None."""
     check = [str(DT_PYTHON), "-c", "import datatrove, warcio, cchardet, magic, orjson, ahocorasick, spacy, fasttext, "
-             "tokenizers, xxhash, aiohttp, requests, trafilatura; trafilatura.extract('<html><body><p>a b c</p></body></html>')"]
+             "tokenizers, xxhash, aiohttp, requests, trafilatura; "
+             "trafilatura.extract('<html><body><p>a b c</p></body></html>')"]
     if DT_PYTHON.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return None
     print(f"installing datatrove into {DT_VENV} (once) ...", flush=True)
@@ -249,7 +253,7 @@ for line in open(ranks_file, "rb"):
         token, rank = line.split()
         ranks[base64.b64decode(token)] = int(rank)
 byte_encoder = {}
-printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + list(range(ord("\xae"), ord("\xff") + 1))
+printable = [*range(ord("!"), ord("~") + 1), *range(ord("\xa1"), ord("\xac") + 1), *range(ord("\xae"), ord("\xff") + 1)]
 n = 0
 for b in range(256):
     if b in printable:

@@ -10,7 +10,8 @@ import pytest
 from ccforge.document import Document, Drop
 from ccforge.extract.extractor import ExtractConfig, Extractor, PageSandbox, PageTimeout, SandboxCrashed
 
-PAGE = "<html><body><article><h1>Title</h1>" + "<p>A sentence of plain words in a paragraph.</p>" * 20 + "</article></body></html>"
+PARAGRAPH = "<p>A sentence of plain words in a paragraph.</p>"
+PAGE = f"<html><body><article><h1>Title</h1>{PARAGRAPH * 20}</article></body></html>"
 
 
 def fake_extract(html: str) -> str:

@@ -206,12 +206,10 @@ class Extractor(Stage):
         if len(html) > self.config.max_html_bytes:
             html = html[: self.config.max_html_bytes]
         try:
-            text = self._sandbox.run(html) if self._sandbox is not None else self._run_here(html)
+            text = self._run(html)
         except PageTimeout:
             return Drop("timeout")
-        except SandboxCrashed:
-            return Drop("extractor_crashed")
-        except Exception:  # the extractor choked on this page; the job goes on
+        except Exception:  # the extractor choked or died on this page (see `restarts`); the job goes on
             return Drop("extractor_error")
         doc.html = ""  # later stages never carry markup
         text = text.strip()
@@ -219,6 +217,18 @@ class Extractor(Stage):
             return Drop("empty_text")
         doc.text = text
         return doc
+
+    def _run(self, html: str) -> str:
+        if self._sandbox is None:
+            return self._run_here(html)
+        try:
+            return self._sandbox.run(html)
+        except SandboxCrashed:
+            # A child can die for reasons that are not the page's (a fork racing the Beam
+            # worker's gRPC threads, seen as SIGABRT about once in ten runs): one more try
+            # in a fresh child, so output does not depend on luck; a page that kills the
+            # extractor twice is dropped.
+            return self._sandbox.run(html)
 
     def _run_here(self, html: str) -> str:
         started = time.process_time()
