@@ -298,18 +298,10 @@ def _chunk_summary(done: dict) -> str:
 
 def write_run_manifest(run_dir: str, shards: list[dict], config: RunConfig, funnel: list[dict]) -> None:
     """OUT/manifest.json from the tokenize room's pieces, through FileSystems, with no times in it."""
-    from ccforge.tokenize.manifest import MANIFEST_FILE, sort_shards, tokenizer_info, totals_of
-    from ccforge.tokenize.shards import FORMAT
+    from ccforge.tokenize.manifest import MANIFEST_FILE, manifest_dict, tokenizer_info
 
-    ordered = sort_shards(shards)
-    manifest = {
-        "format": FORMAT,
-        "tokenizer": tokenizer_info(config.tokenize).to_dict(),
-        "shards": ordered,
-        "totals": totals_of(ordered),
-        "config": config.to_dict(),
-        "funnel": funnel_without_timing(funnel),
-    }
+    manifest = manifest_dict(shards, tokenizer_info(config.tokenize), config.to_dict(),
+                             funnel_without_timing(funnel))
     write_json(f"{run_dir}/{MANIFEST_FILE}", manifest)
 
 
@@ -342,13 +334,8 @@ def remove_tree(path: str) -> None:
     """Deletes a local directory, or every object under a gs:// / s3:// prefix."""
     if is_local_path(path):
         shutil.rmtree(path, ignore_errors=True)
-        return
-    try:
-        found = [m.path for r in FileSystems.match([path.rstrip("/") + "/**"]) for m in r.metadata_list]
-    except Exception:  # Beam raises when nothing matches on some filesystems
-        return
-    if found:
-        FileSystems.delete(found)
+    else:
+        remove_matching(path.rstrip("/") + "/**")
 
 
 def remove_matching(pattern: str) -> None:

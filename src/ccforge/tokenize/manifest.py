@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,31 @@ class ManifestError(ValueError):
     """A missing or malformed manifest; the message is one line."""
 
 
+def manifest_dict(
+    shard_infos: list[dict],
+    tokenizer_info: TokenizerInfo | dict,
+    config_dict: dict | None,
+    funnel: list[dict] | dict | None,
+) -> dict:
+    """The manifest's content: shards sorted by split and path, totals summed from them.
+
+    Nothing in it depends on when or how fast the job ran, so reruns give the same bytes.
+    """
+    if isinstance(tokenizer_info, TokenizerInfo):
+        tokenizer_info = tokenizer_info.to_dict()
+    if isinstance(funnel, dict):
+        funnel = funnel.get("stages", [])
+    shards = sort_shards(shard_infos)
+    return {
+        "format": FORMAT,
+        "tokenizer": tokenizer_info,
+        "shards": shards,
+        "totals": totals_of(shards),
+        "config": config_dict or {},
+        "funnel": funnel or [],
+    }
+
+
 def write_manifest(
     run_dir: str | Path,
     shard_infos: list[dict],
@@ -30,24 +54,9 @@ def write_manifest(
     config_dict: dict | None,
     funnel: list[dict] | dict | None,
 ) -> Path:
-    """Write OUT/manifest.json (shards sorted by split and path, totals summed from them)."""
-    run_dir = Path(run_dir)
-    if isinstance(tokenizer_info, TokenizerInfo):
-        tokenizer_info = tokenizer_info.to_dict()
-    if isinstance(funnel, dict):
-        funnel = funnel.get("stages", [])
-    shards = sort_shards(shard_infos)
-    manifest = {
-        "format": FORMAT,
-        "tokenizer": tokenizer_info,
-        "shards": shards,
-        "totals": totals_of(shards),
-        "config": config_dict or {},
-        "funnel": funnel or [],
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    path = run_dir / MANIFEST_FILE
-    write_json_atomically(path, manifest)
+    """Write OUT/manifest.json on a local path (the job writes it through Beam's FileSystems)."""
+    path = Path(run_dir) / MANIFEST_FILE
+    write_json_atomically(path, manifest_dict(shard_infos, tokenizer_info, config_dict, funnel))
     return path
 
 
