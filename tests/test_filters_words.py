@@ -45,3 +45,20 @@ def test_text_stats_are_shared_per_text_and_language():
     assert text_stats(text, "zh") is not text_stats(text, "en")
     summary = text_stats(text, "en").word_summary
     assert (summary.words, summary.non_symbol_words, summary.alpha_words) == (8, 6, 6)
+
+
+def test_word_then_mark_shortcut_matches_the_full_rules():
+    # `_split_spaced` cuts 'word,' and 'word.' without the affix machinery; it must give
+    # what spaCy's full rules (`_split_chunk_cached`) give, special cases included.
+    from ccforge.filters.words import SPECIAL_CASES, _split_chunk_cached
+
+    special_words = [w for w in SPECIAL_CASES if w.isalpha()][:300]
+    words = special_words + ["word", "A", "I", "US", "Mr", "Dr", "etc", "café", "naïve", "straße", "Ωmega",
+                             "ΑΘΗΝΑ", "Москва", "日本語", "x", "e", "pm", "Inc", "vs", "gonna", "cannot"]
+    checked = 0
+    for word in words:
+        for mark in ',:;!?)".':
+            chunk = word + mark
+            assert split_words(chunk) == list(_split_chunk_cached(chunk)), chunk
+            checked += 1
+    assert checked > 300

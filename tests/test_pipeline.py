@@ -33,6 +33,9 @@ def test_funnel_has_every_stage_and_adds_up(sample_run):
     assert read["in"] > read["kept"] > 0  # request/metadata records are counted, not kept
     for before, after in zip(on_disk["stages"], on_disk["stages"][1:]):
         assert after["in"] == before["kept"]
+    # every stage that did work says how long it took (dedup's hashing happens in phase A)
+    timed = {row["name"] for row in on_disk["stages"] if "time_s" in row}
+    assert {"extract", "language", "minhash_dedup", "pii", "tokenize"} <= timed
 
 
 def test_documents_parquet_has_fineweb_columns_and_readers_agree(sample_run):

@@ -102,6 +102,12 @@ def _is_punct(word: str) -> bool:
     return all(unicodedata.category(c).startswith("P") for c in word)
 
 
+# Marks that spaCy always splits off the end of a word ('word,' -> 'word' ','), and '.'
+# after a lower-case ASCII letter ('end.'; 'A.' stays whole). Checked against the full
+# rules in tests/test_filters_words.py.
+_PLAIN_SUFFIXES = frozenset(',:;!?)"')
+
+
 def _split_spaced(text: str) -> list[str]:
     """spaCy's tokenizer algorithm on whitespace-separated chunks (spacy/tokenizer.pyx)."""
     out: list[str] = []
@@ -113,9 +119,21 @@ def _split_spaced(text: str) -> list[str]:
                 append(chunk)
             else:
                 extend(pieces)
+        elif _is_word_then_mark(chunk) and chunk not in SPECIAL_CASES and chunk[:-1] not in SPECIAL_CASES:
+            # The next commonest: a plain word and one closing mark (half of the rest).
+            # A special-case word goes the long way: its last piece may join the mark ('d.').
+            append(chunk[:-1])
+            append(chunk[-1])
         else:
             extend(_split_chunk_cached(chunk))
     return out
+
+
+def _is_word_then_mark(chunk: str) -> bool:
+    last = chunk[-1]
+    if last in _PLAIN_SUFFIXES:
+        return chunk[:-1].isalpha()
+    return last == "." and len(chunk) > 1 and "a" <= chunk[-2] <= "z" and chunk[:-1].isalpha()
 
 
 @lru_cache(maxsize=1 << 16)

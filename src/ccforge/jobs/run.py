@@ -188,13 +188,27 @@ def document_file_count(chunk_markers: list[dict], target_bytes: int) -> int:
     The volume is a counter of the text phase A kept, so it is the same however a runner
     split the chunks into files (file sizes on disk are not).
     """
-    text_chars = sum(int(m["counters"].get(TEXT_CHARS, 0)) for m in chunk_markers)
-    return max(1, -(-text_chars // max(1, target_bytes)))
+    return max(1, -(-phase_a_text_chars(chunk_markers) // max(1, target_bytes)))
+
+
+def phase_b_options(beam_args: list[str], config: RunConfig, text_chars: int):
+    """Phase B's options: in the driver process for a small local run, unless the user
+    chose a running mode; otherwise as phase A."""
+    options = pipeline_options(beam_args)
+    chosen = any(arg.startswith("--direct_running_mode") for arg in beam_args)
+    if is_local(options) and not chosen and text_chars < config.output.in_process_phase_b_chars:
+        return pipeline_options(beam_args, workers=1, running_mode="in_memory")
+    return options
+
+
+def phase_a_text_chars(chunk_markers: list[dict]) -> int:
+    """Characters of text phase A kept: a counter, so the same however a runner split the work."""
+    return sum(int(m["counters"].get(TEXT_CHARS, 0)) for m in chunk_markers)
 
 
 def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_args: list[str],
-                num_document_files: int = 1) -> tuple[dict, list]:
-    options = pipeline_options(beam_args)
+                num_document_files: int = 1, text_chars: int = 0) -> tuple[dict, list]:
+    options = phase_b_options(beam_args, config, text_chars)
     pipeline = new_pipeline(options)
     pieces = parquet_io.row_groups(chunk_files)
     document_files, shard_infos = build_phase_b(
@@ -258,6 +272,7 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         phase_b_counters, shards = run_phase_b(
             chunk_files, config, run_dir, beam_args,
             num_document_files=document_file_count(markers, config.output.target_file_bytes),
+            text_chars=phase_a_text_chars(markers),
         )
         add_counters(counters, phase_b_counters)
         kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))

@@ -31,7 +31,20 @@ def build_funnel(counters: dict[str, int], config: RunConfig) -> list[dict]:
                 row["skipped"] = True
         rows.append(row)
         flowing = row["kept"]
+    _add_dedup_keys_time(rows, counters, config)
     return rows
+
+
+def _add_dedup_keys_time(rows: list[dict], counters: dict[str, int], config: RunConfig) -> None:
+    """Dedup's hashing runs in phase A (`dedup_keys`); its time belongs to the dedup stage
+    that needs it, MinHash when on (shingling dominates), else exact dedup."""
+    spent_ms = counters.get("dedup_keys:time_ms")
+    if spent_ms is None:
+        return
+    owner = "minhash_dedup" if config.stage_enabled("minhash_dedup") else "exact_dedup"
+    for row in rows:
+        if row["name"] == owner and not row.get("skipped"):
+            row["time_s"] = round(row.get("time_s", 0) + spent_ms / 1000, 3)
 
 
 def check_funnel(rows: list[dict]) -> list[str]:

@@ -10,6 +10,7 @@ travel through the shuffle as raw bytes; the text does not.
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 
 import apache_beam as beam
@@ -67,7 +68,9 @@ class _EncodeBatches(beam.DoFn):
         docs, self.pending = self.pending, []
         if not docs:
             return
+        started = time.perf_counter()
         token_lists = self.encoding.encode_ordinary_batch([d.text for d in docs], num_threads=self.config.threads)
+        self.counters.busy(time.perf_counter() - started)
         self.counters.seen(len(docs))
         kept = 0
         for doc, ids in zip(docs, token_lists):
