@@ -12,8 +12,8 @@ runs counts: the machine may be shared) and prints:
     tokens/s written, CPU seconds (user+sys of the process tree), the extractor's
     share of the available core-seconds (workers x wall) and what is left outside it;
   - peak memory of the process tree (sum of PSS and of RSS over its processes,
-    sampled every 0.2 s) and, unless --no-scaling, the same on a quarter of the WARC,
-    to show whether memory grows with the input;
+    sampled every 0.2 s) and, unless --no-scaling, the same on a quarter, one and two
+    copies of the WARC with dedup off, to show whether memory grows with the input;
   - unless --no-datatrove, datatrove's FineWeb pipeline on the same WARC and workers
     (benchmarks/datatrove_side_by_side.py; skipped with a message where it cannot be
     installed) and the ratios of end-to-end throughput.
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="local Beam workers (default 2)")
     parser.add_argument("--extractor", choices=["trafilatura", "resiliparse", "both"], default="both")
     parser.add_argument("--no-datatrove", action="store_true", help="skip the side-by-side datatrove run")
-    parser.add_argument("--no-scaling", action="store_true", help="skip the quarter-size memory run")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the memory-vs-input runs")
     args = parser.parse_args()
     summary: dict = {"bench": "pipeline", "workers": args.workers, "cpu": cpu_name(), "cores": os.cpu_count()}
     if not BENCH_WARC.exists():
@@ -74,7 +74,7 @@ def main() -> None:
         print_result(extractor, result)
         summary[extractor] = result
     if not args.no_scaling:
-        summary["memory_scaling"] = memory_scaling(args.workers, extractors[-1], summary[extractors[-1]])
+        summary["memory_scaling"] = memory_scaling(args.workers, extractors[-1])
     if not args.no_datatrove:
         from datatrove_side_by_side import compare
 
@@ -83,10 +83,12 @@ def main() -> None:
     print(json.dumps(summary))
 
 
-def run_ccforge(warc: Path, out: Path, workers: int, settings: list[str], beam_args: list[str] | None = None) -> dict:
-    """One `ccforge run`: wall and CPU time of its process tree, peak memory, stats and manifest."""
+def run_ccforge(warc: Path | str, out: Path, workers: int, settings: list[str], beam_args: list[str] | None = None,
+                cli_args: list[str] | None = None) -> dict:
+    """One `ccforge run` (`warc` a path or a glob): wall and CPU time of its process tree,
+    peak memory, stats and manifest."""
     shutil.rmtree(out, ignore_errors=True)
-    command = [str(CCFORGE), "run", "--input", str(warc), "--output", str(out)]
+    command = [str(CCFORGE), "run", "--input", str(warc), "--output", str(out), *(cli_args or [])]
     for setting in settings:
         command += ["--set", setting]
     command += [f"--direct_num_workers={workers}", *(beam_args or [])]
@@ -194,23 +196,31 @@ def print_result(extractor: str, result: dict) -> None:
           f"processes; largest process {result['max_process_rss_mb']:.0f} MB")
 
 
-def memory_scaling(workers: int, extractor: str, full: dict) -> dict:
-    """Peak memory on a quarter of the WARC next to the full one's."""
+def memory_scaling(workers: int, extractor: str) -> dict:
+    """Peak memory on a quarter, one and two copies of the WARC.
+
+    Dedup is off for these runs, so the second copy's documents go all the way to the
+    outputs (with it on they would be dropped as duplicates and phase B would not grow).
+    """
     quarter = WORK / "quarter.warc.gz"
     if not quarter.exists():
         cut_warc(BENCH_WARC, quarter, BENCH_WARC.stat().st_size // 4)
-    run = run_ccforge(quarter, WORK / "quarter", workers, [f"extract.extractor={extractor}"])
-    result = {
-        "extractor": extractor,
-        "quarter_mb": round(quarter.stat().st_size / 1e6, 2),
-        "quarter_peak_pss_mb": round(run["peak_pss_mb"], 1),
-        "full_mb": round(BENCH_WARC.stat().st_size / 1e6, 2),
-        "full_peak_pss_mb": full["peak_pss_mb"],
-        "quarter_max_process_rss_mb": round(run["max_process_rss_mb"], 1),
-        "full_max_process_rss_mb": full["max_process_rss_mb"],
-    }
-    print(f"\nmemory vs input ({extractor}): {result['quarter_mb']} MB -> {result['quarter_peak_pss_mb']:.0f} MB PSS, "
-          f"{result['full_mb']} MB -> {result['full_peak_pss_mb']:.0f} MB PSS")
+    double = WORK / "double"
+    double.mkdir(exist_ok=True)
+    for name in ("a.warc.gz", "b.warc.gz"):
+        if not (double / name).exists():
+            (double / name).symlink_to(BENCH_WARC)
+    inputs = {"quarter": (quarter, 0.25), "full": (BENCH_WARC, 1.0), "double": (f"{double}/*.warc.gz", 2.0)}
+    result: dict = {"extractor": extractor, "dedup": "off"}
+    print(f"\nmemory vs input ({extractor}, dedup off):")
+    print(f"{'input':8} {'WARC MB':>8} {'docs':>6} {'peak PSS MB':>12} {'largest process MB':>19}")
+    for name, (spec, copies) in inputs.items():
+        run = run_ccforge(spec, WORK / f"memory-{name}", workers, [f"extract.extractor={extractor}"],
+                          cli_args=["--skip", "exact_dedup,minhash_dedup"])
+        warc_mb = round(BENCH_WARC.stat().st_size * copies / 1e6 if name != "quarter" else quarter.stat().st_size / 1e6, 2)
+        result[name] = {"warc_mb": warc_mb, "docs": run["kept"], "peak_pss_mb": round(run["peak_pss_mb"], 1),
+                        "max_process_rss_mb": round(run["max_process_rss_mb"], 1)}
+        print(f"{name:8} {warc_mb:8.1f} {run['kept']:6d} {run['peak_pss_mb']:12.0f} {run['max_process_rss_mb']:19.0f}")
     return result
 
 

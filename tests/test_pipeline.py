@@ -54,6 +54,7 @@ def test_documents_parquet_has_fineweb_columns_and_readers_agree(sample_run):
 def test_run_writes_report_and_chunk_markers(sample_run):
     out, _ = sample_run
     assert (out / "report.html").stat().st_size > 1000
+    assert not (out / "_spill").exists()  # phase B's spill files are gone once it ends
     markers = list((out / "chunks").glob("*/_SUCCESS"))
     assert len(markers) == 1
 

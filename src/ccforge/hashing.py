@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 
 def stable_hash64(value: str, salt: str = "") -> int:
     """An unsigned 64-bit hash of a string, stable across processes and Python versions."""
@@ -13,3 +15,13 @@ def stable_hash64(value: str, salt: str = "") -> int:
 
 def bucket_of(value: str, buckets: int, salt: str = "") -> int:
     return stable_hash64(value, salt) % buckets
+
+
+KEY_SPACE = 1 << 63  # output placement keys are 63-bit
+
+
+def file_index(key, n_files: int):
+    """Which of `n_files` equal ranges of the 63-bit key space holds `key` (an int or a
+    numpy uint64 array): rows sorted by key fill the files one after another."""
+    width = -(-KEY_SPACE // max(1, n_files))
+    return key // width if isinstance(key, int) else key // np.uint64(width)

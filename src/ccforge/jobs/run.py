@@ -45,6 +45,7 @@ from ccforge.pipeline import parquet_io
 from ccforge.pipeline.metrics import TEXT_CHARS, counters_from_result, string_sets_from_result
 from ccforge.pipeline.phase_a import build_phase_a
 from ccforge.pipeline.phase_b import build_phase_b
+from ccforge.pipeline.spill import range_bits
 from ccforge.pipeline.stats import (
     add_counters,
     build_funnel,
@@ -62,7 +63,8 @@ log = logging.getLogger("ccforge")
 _NOT_PHASE_A = ("pii", "tokenize", "name")
 _NOT_PHASE_A_READ = ("retries", "backoff_s", "timeout_s", "cc_base_url")
 # What phase B writes, cleared before it runs (a killed phase B leaves some of it).
-_PHASE_B_DIRS = ("documents", "tokens", "dedup/band_index")
+_SPILL_DIR = "_spill"  # phase B's sorted spill files on the local runner, removed when it ends
+_PHASE_B_DIRS = ("documents", "tokens", "dedup/band_index", _SPILL_DIR)
 _PHASE_B_FILES = ("manifest.json", "stats.json", "report.html")
 
 
@@ -211,16 +213,25 @@ def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_ar
     options = phase_b_options(beam_args, config, text_chars)
     pipeline = new_pipeline(options)
     pieces = parquet_io.row_groups(chunk_files)
+    # The local engine's shuffle keeps everything in memory: its outputs go through spill files.
+    spill_dir = None
+    if is_local(options):
+        spill_dir = f"{run_dir}/{_SPILL_DIR}" if is_local_path(run_dir) else tempfile.mkdtemp(prefix="ccforge-spill-")
     document_files, shard_infos = build_phase_b(
         pipeline, pieces, config, run_dir,
         num_document_files=num_document_files,
         rejects_to=f"{run_dir}/rejects/{{stage}}/phase-b" if config.output.write_rejects else None,
+        spill_to=(spill_dir, range_bits(text_chars)) if spill_dir else None,
     )
     _ = document_files | "list documents" >> _write_list(f"{run_dir}/documents/_files.json")
     shards_list = f"{run_dir}/tokens/_shards.json"
     if shard_infos is not None:
         _ = shard_infos | "list shards" >> _write_list(shards_list)
-    result = run_pipeline(pipeline, run_dir, is_local(options))
+    try:
+        result = run_pipeline(pipeline, run_dir, is_local(options))
+    finally:
+        if spill_dir:
+            shutil.rmtree(spill_dir, ignore_errors=True)
     shards = read_json(shards_list)["items"] if shard_infos is not None and FileSystems.exists(shards_list) else []
     return counters_from_result(result), shards
 

@@ -20,8 +20,9 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from ccforge.document import Document
-from ccforge.hashing import bucket_of
 from ccforge.pipeline.metrics import NAMESPACE, TEXT_CHARS
+from ccforge.hashing import file_index
+from ccforge.pipeline.output_files import KEY, DocumentFileWriter, document_key, document_rows_schema, sort_rows
 
 # The document fields both Parquet kinds share, in the order of FineWeb's release.
 _DOCUMENT_FIELDS = [
@@ -100,15 +101,6 @@ def document_row(doc: Document) -> dict:
     }
 
 
-def write_parquet(path: str, rows: list[dict], schema: pa.Schema, compression: str) -> None:
-    """Write rows to `path` atomically (temporary name, then rename)."""
-    table = pa.Table.from_pylist(rows, schema=schema)
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    with FileSystems.create(tmp) as stream:
-        pq.write_table(table, stream, compression=compression)
-    FileSystems.rename([tmp], [path])
-
-
 class WriteParquetBundles(beam.DoFn):
     """Writes rows as they come, a file per `target_bytes` of text or per bundle.
 
@@ -178,13 +170,12 @@ class WriteParquetBundles(beam.DoFn):
 
 
 class WriteDocuments(beam.PTransform):
-    """Final documents Parquet: `num_files` files, each sorted by id, byte-identical across runs.
+    """Final documents Parquet through a shuffle: `num_files` files, byte-identical across runs.
 
-    Rows are sorted by every column that could tell two apart, so even documents
-    sharing an id (one WARC given twice under two names) land in a fixed order.
-
-    Documents go to a file by a stable hash of their id; the driver picks
-    `num_files` from phase A's text volume and the target file size.
+    A document goes to a file by a stable hash of its id (pipeline/output_files.py), and
+    each file is sorted by that hash, then by every column that could tell two rows apart.
+    The driver picks `num_files` from phase A's text volume and the target file size.
+    (The local runner writes the same files through pipeline/spill.py instead.)
     """
 
     def __init__(self, directory: str, num_files: int, compression: str = "zstd"):
@@ -195,24 +186,25 @@ class WriteDocuments(beam.PTransform):
 
     def expand(self, docs):
         num_files, directory, compression = self.num_files, self.directory, self.compression
+        rows_schema = document_rows_schema(DOCUMENT_SCHEMA)
+
+        def keyed_row(doc: Document):
+            key = document_key(doc.id)
+            return file_index(key, num_files), {**document_row(doc), KEY: key}
 
         def write_file(item):
             index, rows = item
-            rows = sorted(rows, key=_row_order)
-            path = FileSystems.join(directory, f"documents-{index:05d}-of-{num_files:05d}.parquet")
-            write_parquet(path, rows, DOCUMENT_SCHEMA, compression)
-            return path
+            writer = DocumentFileWriter(directory, index, num_files, DOCUMENT_SCHEMA, compression)
+            writer.add(sort_rows(pa.Table.from_pylist(list(rows), schema=rows_schema)))
+            writer.close()
+            return writer.path
 
         return (
             docs
-            | "to rows" >> beam.Map(lambda doc: (bucket_of(doc.id, num_files, "documents"), document_row(doc)))
+            | "to rows" >> beam.Map(keyed_row)
             | "group by file" >> beam.GroupByKey()
             | "write files" >> beam.Map(write_file)
         )
-
-
-def _row_order(row: dict) -> tuple:
-    return tuple("" if row[name] is None else str(row[name]) for name in ("id", "url", "date", "file_path", "text"))
 
 
 def row_groups(paths: list[str]) -> list[tuple[str, int]]:

@@ -15,13 +15,18 @@ from ccforge.pipeline.parquet_io import (
     WriteDocuments,
     document_from_chunk_row,
 )
-from ccforge.pipeline.tokenize_steps import TokenizeDocuments, WriteTokenShards
+from ccforge.pipeline.spill import WriteOutputsFromSpill
+from ccforge.pipeline.tokenize_steps import RemoveStaleShards, TokenizeDocuments, WriteTokenShards
 from ccforge.stages import pii_stage
 
 
 def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, run_dir: str,
-                  num_document_files: int, rejects_to: str | None = None):
+                  num_document_files: int, rejects_to: str | None = None, spill_to: tuple[str, int] | None = None):
     """Adds phase B to `pipeline`. `pieces` are (chunk file, row group) pairs.
+
+    `spill_to` (a local directory and a number of key-range bits) sends the outputs
+    through sorted spill files (the local runner: its shuffle holds everything in
+    memory); without it they go through a GroupByKey per file. Both give the same files.
 
     Returns (document file paths, token shard infos) as PCollections; the latter is
     None when tokenization is skipped.
@@ -48,10 +53,20 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
     pii = pii_stage(config)
     if pii is not None:
         docs = docs | "pii" >> ApplyStage(pii, rejects_to)
+    tokenize = config.tokenize if config.tokenize.enabled else None
+    if tokenize is not None:
+        docs = docs | "tokenize" >> TokenizeDocuments(tokenize)
+    if spill_to is not None:
+        spill_dir, bits = spill_to
+        document_files, shard_infos = docs | "write outputs" >> WriteOutputsFromSpill(
+            spill_dir, bits, run_dir, num_document_files, config.output.compression, tokenize
+        )
+        if shard_infos is not None:
+            shard_infos | "remove stale shards" >> RemoveStaleShards(run_dir)
+        return document_files, shard_infos
     shard_infos = None
-    if config.tokenize.enabled:
-        docs = docs | "tokenize" >> TokenizeDocuments(config.tokenize)
-        shard_infos = docs | "write token shards" >> WriteTokenShards(run_dir, config.tokenize)
+    if tokenize is not None:
+        shard_infos = docs | "write token shards" >> WriteTokenShards(run_dir, tokenize)
     document_files = docs | "write documents" >> WriteDocuments(
         f"{run_dir}/documents", num_document_files, config.output.compression
     )

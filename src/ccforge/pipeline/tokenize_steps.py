@@ -2,9 +2,10 @@
 
 Shards are deterministic whatever the runner does with bundles: a first pass sums the
 tokens of each split (so the number of shards follows `shard_tokens`), then every
-document goes to shard `order_key % n_shards` of its split, is grouped there, and each
-shard is sorted by `order_key` (a seeded hash of the id) before it is written. Tokens
-travel through the shuffle as raw bytes; the text does not.
+document goes to the shard whose range of `order_key` (a seeded hash of the id) holds its
+own, is grouped there, and each shard is sorted by `order_key` before it is written.
+Tokens travel through the shuffle as raw bytes; the text does not. (The local runner
+writes the same shards through pipeline/spill.py instead.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from ccforge.document import Document
+from ccforge.hashing import file_index
 from ccforge.pipeline.metrics import StageCounters
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.encoding import describe_encoding, load_encoding
@@ -102,7 +104,7 @@ def _shard_row(doc: Document, val_fraction: float, seed: int):
 
 def _place_in_shard(row, split_tokens: dict, shard_tokens: int):
     split, key, doc_id, n_tokens, token_bytes = row
-    shard = key % shard_count(split_tokens[split], shard_tokens)
+    shard = file_index(key, shard_count(split_tokens[split], shard_tokens))
     return (split, shard), (key, doc_id, token_bytes)
 
 
@@ -174,9 +176,21 @@ class WriteTokenShards(beam.PTransform):
             | "GroupShards" >> beam.GroupByKey()
             | "WriteShard" >> beam.ParDo(_WriteShard(self.run_dir, config))
         )
-        _ = (
-            infos
-            | "AllShards" >> beam.combiners.ToList()
-            | "RemoveStaleShards" >> beam.ParDo(_RemoveStaleShards(self.run_dir))
-        )
+        _ = infos | "RemoveStaleShards" >> RemoveStaleShards(self.run_dir)
         return infos
+
+
+class RemoveStaleShards(beam.PTransform):
+    """Once every shard is written (their manifest entries in), deletes the shard files an
+    earlier run left in tokens/ that this run did not write."""
+
+    def __init__(self, run_dir: str):
+        super().__init__()
+        self.run_dir = str(run_dir)
+
+    def expand(self, shard_infos):
+        return (
+            shard_infos
+            | "AllShards" >> beam.combiners.ToList()
+            | "RemoveStale" >> beam.ParDo(_RemoveStaleShards(self.run_dir))
+        )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ccforge.hashing import file_index
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.encoding import describe_encoding, load_encoding
 from ccforge.tokenize.manifest import sort_shards
@@ -66,7 +67,7 @@ def write_token_shards(
         n_shards = shard_count(total, config.shard_tokens)
         by_shard: dict[int, list] = {}
         for row in split_rows:
-            by_shard.setdefault(row[0] % n_shards, []).append(row)
+            by_shard.setdefault(file_index(row[0], n_shards), []).append(row)
         for index, shard_rows in sorted(by_shard.items()):
             data, entry = encode_shard(split, index, shard_rows, info, config.compression, config.row_group_rows)
             temp = tokens_dir / f".{Path(entry['path']).name}.tmp"
