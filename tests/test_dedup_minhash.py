@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pytest
+import xxhash
 
 from ccforge.dedup.config import ExactDedupConfig, MinhashDedupConfig
 from ccforge.dedup.keys import DedupKeys, text_hash
@@ -41,13 +42,17 @@ def test_word_shingles_are_space_joined_ngrams():
     assert char_shingles("中文 测试文本", 5) == ["中文测试文".encode(), "文测试文本".encode()]
 
 
+DATASKETCH_HASHFUNC = {"xxh32": xxhash.xxh32_intdigest, "sha1": datasketch.hashfunc.sha1_hash32}
+
+
+@pytest.mark.parametrize("shingle_hash", ["xxh32", "sha1"])
 @pytest.mark.parametrize("scheme", ["affine32", "legacy"])
 @pytest.mark.parametrize("seed", [1, 42])
-def test_signature_equals_datasketch(scheme, seed):
-    config = MinhashDedupConfig(seed=seed, scheme=scheme)
+def test_signature_equals_datasketch(scheme, seed, shingle_hash):
+    config = MinhashDedupConfig(seed=seed, scheme=scheme, shingle_hash=shingle_hash)
     hasher = MinHasher(config)
     shingles = hasher.shingles(normalize_text(random_text(random.Random(seed), 400)))
-    reference = datasketch.MinHash(num_perm=112, seed=seed, scheme=scheme)
+    reference = datasketch.MinHash(num_perm=112, seed=seed, scheme=scheme, hashfunc=DATASKETCH_HASHFUNC[shingle_hash])
     for shingle in shingles:
         reference.update(shingle)
     signature = hasher.signature(shingles)
@@ -58,7 +63,7 @@ def test_signature_equals_datasketch(scheme, seed):
 def test_signature_of_many_shingles_spans_blocks_and_equals_datasketch():
     hasher = MinHasher(MinhashDedupConfig())
     shingles = hasher.shingles(normalize_text(random_text(random.Random(3), 9000)))
-    reference = datasketch.MinHash(num_perm=112, seed=1)
+    reference = datasketch.MinHash(num_perm=112, seed=1, hashfunc=xxhash.xxh32_intdigest)
     reference.update_batch(shingles)
     assert np.array_equal(hasher.signature(shingles), reference.hashvalues)
 
@@ -86,6 +91,8 @@ def test_cjk_text_gets_character_shingles_by_language_or_script():
 def test_invalid_minhash_settings_are_one_line_errors():
     with pytest.raises(ValueError, match="scheme"):
         MinHasher(MinhashDedupConfig(scheme="bogus"))
+    with pytest.raises(ValueError, match="shingle_hash"):
+        MinHasher(MinhashDedupConfig(shingle_hash="md5"))
     with pytest.raises(ValueError, match="num_bands"):
         DedupKeys(ExactDedupConfig(), MinhashDedupConfig(num_bands=0))
 

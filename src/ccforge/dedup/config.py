@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SCHEMES = ("affine32", "legacy")
+SHINGLE_HASHES = ("xxh32", "sha1")
 
 
 @dataclass
@@ -24,6 +25,10 @@ class MinhashDedupConfig:
     # datasketch's permutation schemes: "affine32" (its default since 2.0: fmix32, a*h+b mod 2^32)
     # or "legacy" ((a*h+b) mod (2^61-1) & 0xffffffff, as before 2.0 and in datatrove).
     scheme: str = "affine32"
+    # How a shingle becomes 32 bits before the permutations: "xxh32" (xxHash, several times
+    # faster per shingle) or "sha1" (datasketch's default `sha1_hash32`). Signatures equal
+    # datasketch's MinHash given the same function (`hashfunc=xxhash.xxh32_intdigest` for xxh32).
+    shingle_hash: str = "xxh32"
     # Languages written without spaces between words get character shingles; so does any
     # text whose letters are mostly CJK, whatever its language label.
     char_n_grams: int = 5
@@ -45,6 +50,9 @@ class MinhashDedupConfig:
                 raise ValueError(f"minhash_dedup.{name} must be at least 1, got {getattr(self, name)}")
         if self.scheme not in SCHEMES:
             raise ValueError(f"minhash_dedup.scheme must be one of {', '.join(SCHEMES)}, got '{self.scheme}'")
+        if self.shingle_hash not in SHINGLE_HASHES:
+            raise ValueError(f"minhash_dedup.shingle_hash must be one of {', '.join(SHINGLE_HASHES)}, "
+                             f"got '{self.shingle_hash}'")
 
     def signature_params(self) -> dict:
         """What band hashes depend on: band indexes made with other values cannot be compared."""
@@ -54,6 +62,7 @@ class MinhashDedupConfig:
             "rows_per_band": self.rows_per_band,
             "seed": self.seed,
             "scheme": self.scheme,
+            "shingle_hash": self.shingle_hash,
             "char_n_grams": self.char_n_grams,
             "char_shingle_languages": sorted(self.char_shingle_languages),
         }

@@ -2,10 +2,11 @@
 document.
 
 The hash scheme is datasketch's, so a signature equals `datasketch.MinHash(num_perm,
-seed, scheme)` updated with the same shingles: each shingle (UTF-8 bytes) is hashed to
-32 bits with SHA-1 (`datasketch.hashfunc.sha1_hash32`), then permuted by the same
-`numpy.random.RandomState(seed)` parameters. Only the loop differs: one matrix
-(shingles x permutations) per document instead of one numpy call per shingle.
+seed, scheme, hashfunc)` updated with the same shingles: each shingle (UTF-8 bytes) is
+hashed to 32 bits (xxHash's xxh32 by default, or SHA-1 as datasketch's own
+`sha1_hash32`), then permuted by the same `numpy.random.RandomState(seed)` parameters.
+Only the loop differs: one matrix (shingles x permutations) per document instead of one
+numpy call per shingle.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import xxhash
 
 from ccforge.dedup.config import MinhashDedupConfig
 from ccforge.dedup.normalize import char_script_share
@@ -55,6 +57,14 @@ def sha1_hash32_array(shingles: list[bytes]) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u4").reshape(-1, 5)[:, 0]
 
 
+def xxh32_array(shingles: list[bytes]) -> np.ndarray:
+    """xxHash32 (seed 0) of every shingle: `xxhash.xxh32_intdigest`, without a Python frame per shingle."""
+    return np.fromiter(map(xxhash.xxh32_intdigest, shingles), dtype=np.uint32, count=len(shingles))
+
+
+_SHINGLE_HASHES = {"xxh32": xxh32_array, "sha1": sha1_hash32_array}
+
+
 def _fmix32(h: np.ndarray) -> np.ndarray:
     # MurmurHash3's finalizer, as datasketch's affine32 scheme applies before permuting.
     h = h ^ (h >> np.uint32(16))
@@ -71,6 +81,7 @@ class MinHasher:
         config.validate()
         self.config = config
         self.num_perm = config.num_perm
+        self._hash_shingles = _SHINGLE_HASHES[config.shingle_hash]
         self._char_languages = frozenset(lang.lower() for lang in config.char_shingle_languages)
         # The same draws, in the same order, as datasketch.MinHash._init_permutations.
         gen = np.random.RandomState(config.seed)
@@ -101,7 +112,7 @@ class MinHasher:
         signature = self._empty.copy()
         if not shingles:
             return signature
-        hashes = sha1_hash32_array(shingles)
+        hashes = self._hash_shingles(shingles)
         legacy = self.config.scheme == "legacy"
         hashes = hashes.astype(np.uint64) if legacy else _fmix32(hashes)
         buffer = np.empty((min(len(hashes), _BLOCK), self.num_perm), dtype=signature.dtype)

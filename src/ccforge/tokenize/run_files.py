@@ -44,7 +44,8 @@ def read_document_columns(paths: list[Path]) -> DocumentColumns:
         parquet = pq.ParquetFile(path)
         names = set(parquet.schema_arrow.names)
         wanted = [c for c in ("text", "language", "token_count", "minhash_cluster_size") if c in names]
-        for batch in parquet.iter_batches(columns=wanted, batch_size=4096):
+        # Small batches: only the text lengths are kept, so memory stays one batch of text.
+        for batch in parquet.iter_batches(columns=wanted, batch_size=512):
             result.count += batch.num_rows
             if "text" in names:
                 characters.append(pc.utf8_length(batch.column("text")).to_numpy(zero_copy_only=False))
