@@ -36,6 +36,7 @@ from ccforge.dedup.keep import (
 from ccforge.dedup.normalize import NORMALIZE_VERSION
 from ccforge.document import Document
 from ccforge.pipeline.metrics import StageCounters
+from ccforge.pipeline.parquet_io import WriteParquetBundles
 
 BAND_INDEX_DIR = "dedup/band_index"
 _PARAMS_KEY = b"ccforge.minhash"
@@ -241,16 +242,17 @@ class WriteBandIndex(beam.PTransform):
 
     def __init__(self, run_dir: str, minhash_cfg: MinhashDedupConfig, verdicts):
         super().__init__()
-        self.prefix = posixpath.join(run_dir.rstrip("/"), BAND_INDEX_DIR, "bands")
+        self.directory = posixpath.join(run_dir.rstrip("/"), BAND_INDEX_DIR)
         self.schema = band_index_schema(minhash_cfg)
         self.verdicts = verdicts
 
     def expand(self, rows):
+        # Written per bundle, as phase A's chunks are: Beam's WriteToParquet adds a
+        # shuffle and a finalising stage, which cost more than the writing on a small run.
         return (
             rows
             | "KeptBands" >> beam.FlatMap(_kept_band_rows, beam.pvalue.AsDict(self.verdicts))
-            | "WriteBandIndex"
-            >> beam.io.WriteToParquet(self.prefix, self.schema, file_name_suffix=".parquet", codec="zstd")
+            | "WriteBandIndex" >> beam.ParDo(WriteParquetBundles(self.directory, self.schema, dict, 1 << 30, "zstd"))
         )
 
 

@@ -105,8 +105,9 @@ class WriteParquetBundles(beam.DoFn):
     """Writes rows as they come, a file per `target_bytes` of text or per bundle.
 
     Used for phase-A chunks, where order does not matter (phase B sorts what it
-    reads); yields the path of every file it finished and counts the characters of
-    text written (`TEXT_CHARS`), which sizes phase B's output the same on every run.
+    reads), and for the band index; yields the path of every file it finished and counts
+    the characters of text written (`TEXT_CHARS`, for rows with a text), which sizes
+    phase B's output the same on every run.
 
     Rows are held only until `row_group_bytes` of text have gathered, then written as
     one row group of the open file: memory stays at one row group however large the
@@ -132,11 +133,13 @@ class WriteParquetBundles(beam.DoFn):
         self._file_bytes = 0
         self._file = None  # (final path, temp path, stream, ParquetWriter) of the open file
 
-    def process(self, doc: Document):
-        row = self.to_row(doc)
+    def process(self, element):
+        row = self.to_row(element)
         self._rows.append(row)
-        self._text_chars.inc(len(row["text"]))
-        size = len(row["text"]) + 256
+        text_chars = len(row["text"]) if "text" in row else 0
+        if text_chars:
+            self._text_chars.inc(text_chars)
+        size = text_chars + 256
         self._group_bytes += size
         self._file_bytes += size
         if self._group_bytes >= self.row_group_bytes:
