@@ -12,8 +12,8 @@ runs counts: the machine may be shared) and prints:
     tokens/s written, CPU seconds (user+sys of the process tree), the extractor's
     share of the available core-seconds (workers x wall) and what is left outside it;
   - peak memory of the process tree (sum of PSS and of RSS over its processes,
-    sampled every 0.2 s) and, unless --no-scaling, the same on a quarter, one and two
-    copies of the WARC with dedup off, to show whether memory grows with the input;
+    sampled every 0.2 s) and, unless --no-scaling, the same on a quarter, one, two and
+    four copies of the WARC with dedup off, to show whether memory grows with the input;
   - unless --no-datatrove, datatrove's FineWeb pipeline on the same WARC and workers
     (benchmarks/datatrove_side_by_side.py; skipped with a message where it cannot be
     installed) and the ratios of end-to-end throughput.
@@ -197,7 +197,7 @@ def print_result(extractor: str, result: dict) -> None:
 
 
 def memory_scaling(workers: int, extractor: str) -> dict:
-    """Peak memory on a quarter, one and two copies of the WARC.
+    """Peak memory on a quarter, one, two and four copies of the WARC.
 
     Dedup is off for these runs, so the second copy's documents go all the way to the
     outputs (with it on they would be dropped as duplicates and phase B would not grow).
@@ -205,22 +205,24 @@ def memory_scaling(workers: int, extractor: str) -> dict:
     quarter = WORK / "quarter.warc.gz"
     if not quarter.exists():
         cut_warc(BENCH_WARC, quarter, BENCH_WARC.stat().st_size // 4)
-    double = WORK / "double"
-    double.mkdir(exist_ok=True)
-    for name in ("a.warc.gz", "b.warc.gz"):
-        if not (double / name).exists():
-            (double / name).symlink_to(BENCH_WARC)
-    inputs = {"quarter": (quarter, 0.25), "full": (BENCH_WARC, 1.0), "double": (f"{double}/*.warc.gz", 2.0)}
+    inputs = {"quarter": (quarter, 0.25), "full": (BENCH_WARC, 1.0)}
+    for name, copies in (("double", 2), ("quadruple", 4)):
+        folder = WORK / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for index in range(copies):
+            (folder / f"copy{index}.warc.gz").symlink_to(BENCH_WARC)
+        inputs[name] = (f"{folder}/*.warc.gz", float(copies))
     result: dict = {"extractor": extractor, "dedup": "off"}
     print(f"\nmemory vs input ({extractor}, dedup off):")
-    print(f"{'input':8} {'WARC MB':>8} {'docs':>6} {'peak PSS MB':>12} {'largest process MB':>19}")
+    print(f"{'input':10} {'WARC MB':>8} {'docs':>6} {'peak PSS MB':>12} {'largest process MB':>19}")
     for name, (spec, copies) in inputs.items():
         run = run_ccforge(spec, WORK / f"memory-{name}", workers, [f"extract.extractor={extractor}"],
                           cli_args=["--skip", "exact_dedup,minhash_dedup"])
         warc_mb = round(BENCH_WARC.stat().st_size * copies / 1e6 if name != "quarter" else quarter.stat().st_size / 1e6, 2)
         result[name] = {"warc_mb": warc_mb, "docs": run["kept"], "peak_pss_mb": round(run["peak_pss_mb"], 1),
                         "max_process_rss_mb": round(run["max_process_rss_mb"], 1)}
-        print(f"{name:8} {warc_mb:8.1f} {run['kept']:6d} {run['peak_pss_mb']:12.0f} {run['max_process_rss_mb']:19.0f}")
+        print(f"{name:10} {warc_mb:8.1f} {run['kept']:6d} {run['peak_pss_mb']:12.0f} {run['max_process_rss_mb']:19.0f}")
     return result
 
 

@@ -20,6 +20,11 @@ def test_small_local_phase_b_runs_in_the_driver():
     assert mode_and_workers(phase_b_options([], config, small)) == ("in_memory", 1)
 
 
+def test_in_driver_phase_b_uses_one_thread_whatever_the_worker_count():
+    options = phase_b_options(["--direct_num_workers=4"], RunConfig(), 10)
+    assert mode_and_workers(options) == ("in_memory", 1)
+
+
 def test_large_local_phase_b_runs_on_workers():
     config = RunConfig()
     mode, workers = mode_and_workers(phase_b_options([], config, config.output.in_process_phase_b_chars))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import DirectOptions
 
 from ccforge.config import RunConfig
 from ccforge.hashing import stable_hash64
@@ -199,7 +200,9 @@ def phase_b_options(beam_args: list[str], config: RunConfig, text_chars: int):
     options = pipeline_options(beam_args)
     chosen = any(arg.startswith("--direct_running_mode") for arg in beam_args)
     if is_local(options) and not chosen and text_chars < config.output.in_process_phase_b_chars:
-        return pipeline_options(beam_args, workers=1, running_mode="in_memory")
+        options = pipeline_options(beam_args, running_mode="in_memory")
+        # One bundle thread: more only split the work between threads sharing one GIL.
+        options.view_as(DirectOptions).direct_num_workers = 1
     return options
 
 

@@ -199,8 +199,7 @@ class WriteDocuments(beam.PTransform):
             index, rows = item
             writer = DocumentFileWriter(directory, index, num_files, DOCUMENT_SCHEMA, compression)
             writer.add(sort_rows(pa.Table.from_pylist(list(rows), schema=rows_schema)))
-            writer.close()
-            return writer.path
+            return writer.close()
 
         return (
             docs

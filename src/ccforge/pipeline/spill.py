@@ -29,18 +29,18 @@ from ccforge.document import Document
 from ccforge.pipeline.output_files import (
     DOCUMENTS,
     KEY,
-    TOKEN_ROW_SCHEMA,
     DocumentFileWriter,
     ShardFileWriter,
     document_key,
     document_rows_schema,
+    runs,
     sort_rows,
     split_by_file,
 )
 from ccforge.pipeline.parquet_io import DOCUMENT_SCHEMA, document_row
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.manifest import tokenizer_info
-from ccforge.tokenize.shards import order_key, shard_count, split_of
+from ccforge.tokenize.shards import order_key, shard_count, split_of, token_rows
 
 SPILL_BYTES = 16 * 1024 * 1024  # text and tokens a bundle holds before it spills
 RANGE_CHARS = 4 * 1024 * 1024  # about this much text per key range
@@ -90,26 +90,21 @@ class SpillRows(beam.DoFn):
             ranges = table.column(KEY).to_numpy() >> np.uint64(63 - self.bits)
             order = np.argsort(ranges, kind="stable")
             table, ranges = table.take(order), ranges[order]
-            cuts = np.flatnonzero(np.diff(ranges)) + 1
-            starts, ends = [0, *cuts.tolist()], [*cuts.tolist(), table.num_rows]
+            range_runs = runs(ranges)
             os.makedirs(self.spill_dir, exist_ok=True)
             path = os.path.join(self.spill_dir, f"{kind}-{uuid.uuid4().hex}.arrow")
             with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                for start, end in zip(starts, ends):
+                for start, end in range_runs:  # one record batch per key range
                     writer.write_table(table.slice(start, end - start), max_chunksize=end - start)
             tokens = 0
             if kind != DOCUMENTS:
                 tokens = sum(len(r[2]) for r in kind_rows) // np.dtype(self._token_dtype()).itemsize
-            yield kind, (path, [int(ranges[start]) for start in starts], tokens)
+            yield kind, (path, [int(ranges[start]) for start, _ in range_runs], tokens)
 
     def _table(self, kind: str, rows: list) -> pa.Table:
         if kind == DOCUMENTS:
             return pa.Table.from_pylist(rows, schema=_DOCUMENT_ROWS_SCHEMA)
-        keys, ids, tokens = zip(*rows)
-        return pa.Table.from_arrays(
-            [pa.array(keys, pa.uint64()), pa.array(ids, pa.string()), pa.array(tokens, pa.binary())],
-            schema=TOKEN_ROW_SCHEMA,
-        )
+        return token_rows(rows)
 
     def _token_dtype(self) -> str:
         if not hasattr(self, "_dtype"):
@@ -168,8 +163,7 @@ class WriteFromSpill(beam.DoFn):
 
     def _close(self, kind: str, writer):
         if kind == DOCUMENTS:
-            writer.close()
-            return writer.path
+            return writer.close()
         return beam.pvalue.TaggedOutput(self.SHARDS, writer.close())
 
 

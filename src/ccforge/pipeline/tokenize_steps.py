@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import uuid
 
 import apache_beam as beam
 import numpy as np
@@ -22,17 +21,17 @@ from apache_beam.transforms.window import GlobalWindows
 from ccforge.document import Document
 from ccforge.hashing import file_index
 from ccforge.pipeline.metrics import StageCounters
+from ccforge.pipeline.output_files import ShardFileWriter, sort_rows
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.encoding import describe_encoding, load_encoding
 from ccforge.tokenize.manifest import tokenizer_info
 from ccforge.tokenize.shards import (
     SHARD_FILE,
     document_tokens,
-    encode_shard,
     order_key,
     shard_count,
-    shard_name,
     split_of,
+    token_rows,
 )
 
 STAGE = "tokenize"
@@ -121,14 +120,10 @@ class _WriteShard(beam.DoFn):
     def process(self, element):
         (split, index), rows = element
         config = self.config
-        data, entry = encode_shard(split, index, list(rows), self.info, config.compression, config.row_group_rows)
-        final = FileSystems.join(self.run_dir, entry["path"])
-        # A unique temp name: a retried or speculative copy of this bundle may write at the same time.
-        temp = FileSystems.join(self.run_dir, "tokens", f".{shard_name(split, index)}.{uuid.uuid4().hex}.tmp")
-        with FileSystems.create(temp) as f:
-            f.write(data)
-        FileSystems.rename([temp], [final])
-        yield entry
+        # Under a unique temporary name: a retried or speculative copy of this bundle may write at the same time.
+        writer = ShardFileWriter(self.run_dir, split, index, self.info, config.compression, config.row_group_rows)
+        writer.add(sort_rows(token_rows(list(rows))))
+        yield writer.close()
 
 
 class _RemoveStaleShards(beam.DoFn):

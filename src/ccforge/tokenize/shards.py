@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ccforge.parquet_rows import RowGroupWriter
 from ccforge.tokenize.encoding import TokenizerInfo
 
 SPLITS = ("train", "val")
@@ -88,6 +89,52 @@ def document_tokens(ids: list[int], eot: int, dtype: np.dtype) -> np.ndarray:
     return tokens
 
 
+# Shard rows before they are written: the seeded order key, the id, the tokens as raw bytes.
+ROW_KEY = "_key"
+TOKEN_ROWS_SCHEMA = pa.schema([(ROW_KEY, pa.uint64()), ("id", pa.string()), ("tokens", pa.binary())])
+
+
+class ShardWriter:
+    """One shard to a binary stream from token rows (TOKEN_ROWS_SCHEMA) added in key order;
+    `close` returns its manifest entry."""
+
+    def __init__(self, stream, split: str, index: int, info: TokenizerInfo, compression: str, row_group_rows: int):
+        self.info = info
+        self.split = split
+        self.path = f"tokens/{shard_name(split, index)}"
+        self.tokens = 0
+        self._rows = RowGroupWriter(stream, shard_schema(info, split), row_group_rows, compression, self._file_table,
+                                    use_dictionary=False)
+
+    def add(self, rows: pa.Table) -> None:
+        self._rows.add(rows)
+
+    def close(self) -> dict:
+        self._rows.close()
+        return {
+            "path": self.path,
+            "split": self.split,
+            "rows": self._rows.rows,
+            "tokens": self.tokens,
+            "sha256": self._rows.sha256,
+            "bytes": self._rows.bytes,
+        }
+
+    def _file_table(self, rows: pa.Table) -> pa.Table:
+        token_bytes = rows.column("tokens").to_pylist()
+        self.tokens += sum(map(len, token_bytes)) // np.dtype(self.info.dtype).itemsize
+        return shard_table(rows.column("id").to_pylist(), token_bytes, self.info, self.split, self._rows.row_group_rows)
+
+
+def token_rows(rows: Sequence[tuple[int, str, bytes]]) -> pa.Table:
+    """(order key, id, token bytes) tuples as a TOKEN_ROWS_SCHEMA table."""
+    keys, ids, tokens = zip(*rows) if rows else ((), (), ())
+    return pa.Table.from_arrays(
+        [pa.array(keys, pa.uint64()), pa.array(ids, pa.string()), pa.array(tokens, pa.binary())],
+        schema=TOKEN_ROWS_SCHEMA,
+    )
+
+
 def encode_shard(
     split: str,
     index: int,
@@ -97,25 +144,11 @@ def encode_shard(
     row_group_rows: int,
 ) -> tuple[bytes, dict]:
     """One shard's file bytes and its manifest entry, from (order key, id, token bytes) rows in any order."""
-    rows = sorted(rows)  # by (order key, id, tokens): a total order, whatever order the rows came in
-    table = shard_table([r[1] for r in rows], [r[2] for r in rows], info, split, row_group_rows)
-    data = shard_bytes(table, compression, row_group_rows)
-    entry = {
-        "path": f"tokens/{shard_name(split, index)}",
-        "split": split,
-        "rows": len(rows),
-        "tokens": sum(len(r[2]) for r in rows) // np.dtype(info.dtype).itemsize,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "bytes": len(data),
-    }
-    return data, entry
-
-
-def shard_bytes(table: pa.Table, compression: str = "zstd", row_group_rows: int = 8192) -> bytes:
-    """The Parquet file's bytes; the same table always gives the same bytes."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression=compression, row_group_size=row_group_rows, use_dictionary=False)
-    return sink.getvalue()
+    writer = ShardWriter(sink, split, index, info, compression, row_group_rows)
+    writer.add(token_rows(sorted(rows)))  # by (order key, id, tokens): a total order, whatever order they came in
+    entry = writer.close()
+    return sink.getvalue(), entry
 
 
 def read_shard(path: str | Path) -> pa.Table:
