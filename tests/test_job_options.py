@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
 from ccforge.config import RunConfig
-from ccforge.jobs.options import pipeline_options
+from ccforge.jobs.options import new_pipeline, pipeline_options
 from ccforge.jobs.run import phase_a_text_chars, phase_b_options
 
 
@@ -46,3 +48,10 @@ def test_remote_runners_are_left_alone():
 def test_text_volume_sums_the_chunk_counters():
     markers = [{"counters": {"phase_a:text_chars": 10}}, {"counters": {"phase_a:text_chars": 5}}, {"counters": {}}]
     assert phase_a_text_chars(markers) == 15
+
+
+def test_local_workers_start_with_grpc_fork_support_off(monkeypatch):
+    # Left unset, the extractor sandbox's forked children sometimes aborted (jobs/options.py).
+    monkeypatch.delenv("GRPC_ENABLE_FORK_SUPPORT", raising=False)
+    new_pipeline(pipeline_options([]))
+    assert os.environ["GRPC_ENABLE_FORK_SUPPORT"] == "false"

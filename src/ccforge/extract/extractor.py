@@ -224,10 +224,10 @@ class Extractor(Stage):
         try:
             return self._sandbox.run(html)
         except SandboxCrashed:
-            # A child can die for reasons that are not the page's (a fork racing the Beam
-            # worker's gRPC threads, seen as SIGABRT about once in ten runs): one more try
-            # in a fresh child, so output does not depend on luck; a page that kills the
-            # extractor twice is dropped.
+            # A child can die for reasons that are not the page's (a fork racing a Beam
+            # worker's gRPC threads where gRPC's fork support is on, as on remote
+            # runners; see jobs/options.py): one more try in a fresh child, so output
+            # does not depend on luck; a page that kills the extractor twice is dropped.
             return self._sandbox.run(html)
 
     def _run_here(self, html: str) -> str:

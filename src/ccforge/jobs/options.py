@@ -65,6 +65,11 @@ def new_pipeline(options: PipelineOptions) -> beam.Pipeline:
     # A plain DirectRunner first tries to download the Prism binary (Beam >= 2.68);
     # FnApiRunner is the in-process engine that honours direct_running_mode.
     if is_local(options):
+        # The worker processes inherit this. Left unset, a child forked while the
+        # worker's gRPC threads are busy (the extractor's sandbox) aborted on an
+        # inconsistent mutex: 42 of 800 forks; set to false, 0 of 1,600
+        # (benchmarks/bench_sandbox_fork.py). The children never use gRPC.
+        os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)
 
