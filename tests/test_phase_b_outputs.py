@@ -78,6 +78,7 @@ def test_rows_are_placed_by_key_range_and_sorted_by_key(tmp_path):
 def test_a_bundle_holds_at_most_one_spill_of_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(spill, "SPILL_BYTES", 5_000)
     spiller = SpillRows(str(tmp_path), 3, None)
+    spiller.setup()
     spiller.start_bundle()
     refs, most_held = [], 0
     for doc in make_documents(200):

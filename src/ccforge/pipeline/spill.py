@@ -62,6 +62,10 @@ class SpillRows(beam.DoFn):
         self.bits = bits
         self.tokenize = tokenize
 
+    def setup(self):
+        # Bytes per token id in the shards (uint16 or uint32), to count tokens per spill file.
+        self.token_bytes = np.dtype(tokenizer_info(self.tokenize).dtype).itemsize if self.tokenize else 0
+
     def start_bundle(self):
         self.rows: dict[str, list] = defaultdict(list)
         self.held = 0
@@ -96,20 +100,13 @@ class SpillRows(beam.DoFn):
             with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 for start, end in range_runs:  # one record batch per key range
                     writer.write_table(table.slice(start, end - start), max_chunksize=end - start)
-            tokens = 0
-            if kind != DOCUMENTS:
-                tokens = sum(len(r[2]) for r in kind_rows) // np.dtype(self._token_dtype()).itemsize
+            tokens = sum(len(r[2]) for r in kind_rows) // self.token_bytes if kind != DOCUMENTS else 0
             yield kind, (path, [int(ranges[start]) for start, _ in range_runs], tokens)
 
     def _table(self, kind: str, rows: list) -> pa.Table:
         if kind == DOCUMENTS:
             return pa.Table.from_pylist(rows, schema=_DOCUMENT_ROWS_SCHEMA)
         return token_rows(rows)
-
-    def _token_dtype(self) -> str:
-        if not hasattr(self, "_dtype"):
-            self._dtype = tokenizer_info(self.tokenize).dtype
-        return self._dtype
 
 
 class WriteFromSpill(beam.DoFn):
