@@ -36,12 +36,13 @@ import time
 import zlib
 from pathlib import Path
 
+from proc_memory import memory_kib, process_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 BENCH_WARC = SHARED / "bench" / "bench-pages.warc.gz"
 CCFORGE = ROOT / ".venv" / "bin" / "ccforge"
 WORK = Path(tempfile.gettempdir()) / "ccforge-bench-pipeline"
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def main() -> None:
@@ -253,11 +254,11 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             pss = rss = 0
-            for pid in descendants(self.root):
-                pss += _pss(pid)
-                one = _rss(pid)
-                rss += one
-                self.max_process_rss = max(self.max_process_rss, one)
+            for pid, _ in process_tree(self.root):
+                one_rss, one_pss = (kib * 1024 for kib in memory_kib(pid))
+                pss += one_pss
+                rss += one_rss
+                self.max_process_rss = max(self.max_process_rss, one_rss)
             self.peak_pss = max(self.peak_pss, pss)
             self.peak_rss = max(self.peak_rss, rss)
             self._stop_event.wait(self.interval_s)
@@ -265,44 +266,6 @@ class MemorySampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
-
-
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending.extend(children.get(pid, []))
-    return found
-
-
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as statm:
-            return int(statm.read().split()[1]) * PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 def load_average() -> list[float]:

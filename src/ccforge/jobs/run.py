@@ -185,13 +185,9 @@ def _write_list(path: str):
     return beam.combiners.ToList() | beam.Map(write)
 
 
-def document_file_count(chunk_markers: list[dict], target_bytes: int) -> int:
-    """How many documents files phase B writes: phase A's text volume over the target size.
-
-    The volume is a counter of the text phase A kept, so it is the same however a runner
-    split the chunks into files (file sizes on disk are not).
-    """
-    return max(1, -(-phase_a_text_chars(chunk_markers) // max(1, target_bytes)))
+def document_file_count(text_chars: int, target_bytes: int) -> int:
+    """How many documents files phase B writes: phase A's text volume over the target size."""
+    return max(1, -(-text_chars // max(1, target_bytes)))
 
 
 def phase_b_options(beam_args: list[str], config: RunConfig, text_chars: int):
@@ -212,7 +208,9 @@ def phase_a_text_chars(chunk_markers: list[dict]) -> int:
 
 
 def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_args: list[str],
-                num_document_files: int = 1, text_chars: int = 0) -> tuple[dict, list]:
+                text_chars: int = 0) -> tuple[dict, list]:
+    """`text_chars` (phase A's kept text) sizes the outputs: documents files, key ranges,
+    and whether phase B runs inside the driver."""
     options = phase_b_options(beam_args, config, text_chars)
     pipeline = new_pipeline(options)
     pieces = parquet_io.row_groups(chunk_files)
@@ -222,7 +220,7 @@ def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_ar
         spill_dir = f"{run_dir}/{_SPILL_DIR}" if is_local_path(run_dir) else tempfile.mkdtemp(prefix="ccforge-spill-")
     document_files, shard_infos = build_phase_b(
         pipeline, pieces, config, run_dir,
-        num_document_files=num_document_files,
+        num_document_files=document_file_count(text_chars, config.output.target_file_bytes),
         rejects_to=f"{run_dir}/rejects/{{stage}}/phase-b" if config.output.write_rejects else None,
         spill_to=(spill_dir, range_bits(text_chars)) if spill_dir else None,
     )
@@ -283,11 +281,8 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
     if chunk_files:
         say(f"phase B  dedup, PII, tokenize over {len(chunk_files)} chunk file(s) ", end="")
         phase_b_started = time.time()
-        phase_b_counters, shards = run_phase_b(
-            chunk_files, config, run_dir, beam_args,
-            num_document_files=document_file_count(markers, config.output.target_file_bytes),
-            text_chars=phase_a_text_chars(markers),
-        )
+        phase_b_counters, shards = run_phase_b(chunk_files, config, run_dir, beam_args,
+                                               text_chars=phase_a_text_chars(markers))
         add_counters(counters, phase_b_counters)
         kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))
         tokens = sum(int(s["tokens"]) for s in shards)

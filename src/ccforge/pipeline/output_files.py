@@ -67,8 +67,9 @@ def split_by_file(table: pa.Table, n_files: int) -> list[tuple[int, pa.Table]]:
     return [(int(indexes[start]), table.slice(start, end - start)) for start, end in runs(indexes)]
 
 
-class _FileOutput:
-    """A file written through FileSystems under a temporary name, renamed into place on close."""
+class AtomicFile:
+    """A file written through FileSystems under a unique temporary name (a retried bundle
+    may write the same file at the same time), renamed into place by `commit`."""
 
     def __init__(self, path: str):
         self.path = path
@@ -84,7 +85,7 @@ class DocumentFileWriter:
     """documents-NNNNN-of-MMMMM.parquet from key-sorted document rows (with KEY)."""
 
     def __init__(self, directory: str, index: int, n_files: int, schema: pa.Schema, compression: str):
-        self.output = _FileOutput(FileSystems.join(directory, f"documents-{index:05d}-of-{n_files:05d}.parquet"))
+        self.output = AtomicFile(FileSystems.join(directory, f"documents-{index:05d}-of-{n_files:05d}.parquet"))
         self.path = self.output.path
         self.rows = RowGroupWriter(self.output.stream, schema, DOCUMENT_ROW_GROUP_ROWS, compression,
                                    lambda rows: rows.drop_columns([KEY]).cast(schema))
@@ -103,7 +104,7 @@ class ShardFileWriter:
 
     def __init__(self, run_dir: str, split: str, index: int, info: TokenizerInfo, compression: str,
                  row_group_rows: int):
-        self.output = _FileOutput(FileSystems.join(run_dir, "tokens", shard_name(split, index)))
+        self.output = AtomicFile(FileSystems.join(run_dir, "tokens", shard_name(split, index)))
         self.shard = ShardWriter(self.output.stream, split, index, info, compression, row_group_rows)
 
     def add(self, rows: pa.Table) -> None:

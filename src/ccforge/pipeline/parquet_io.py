@@ -20,9 +20,16 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from ccforge.document import Document
-from ccforge.pipeline.metrics import NAMESPACE, TEXT_CHARS
 from ccforge.hashing import file_index
-from ccforge.pipeline.output_files import KEY, DocumentFileWriter, document_key, document_rows_schema, sort_rows
+from ccforge.pipeline.metrics import NAMESPACE, TEXT_CHARS
+from ccforge.pipeline.output_files import (
+    KEY,
+    AtomicFile,
+    DocumentFileWriter,
+    document_key,
+    document_rows_schema,
+    sort_rows,
+)
 
 # The document fields both Parquet kinds share, in the order of FineWeb's release.
 _DOCUMENT_FIELDS = [
@@ -101,6 +108,11 @@ def document_row(doc: Document) -> dict:
     }
 
 
+def keyed_document_row(doc: Document) -> dict:
+    """The documents row with its placement key (pipeline/output_files.py)."""
+    return {**document_row(doc), KEY: document_key(doc.id)}
+
+
 class WriteParquetBundles(beam.DoFn):
     """Writes rows as they come, a file per `target_bytes` of text or per bundle.
 
@@ -131,7 +143,7 @@ class WriteParquetBundles(beam.DoFn):
         self._rows: list[dict] = []
         self._group_bytes = 0
         self._file_bytes = 0
-        self._file = None  # (final path, temp path, stream, ParquetWriter) of the open file
+        self._file = None  # (AtomicFile, ParquetWriter) of the open file
 
     def process(self, element):
         row = self.to_row(element)
@@ -155,21 +167,18 @@ class WriteParquetBundles(beam.DoFn):
         if not self._rows:
             return
         if self._file is None:
-            path = FileSystems.join(self.directory, f"part-{uuid.uuid4().hex}.parquet")
-            tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-            stream = FileSystems.create(tmp)
-            self._file = (path, tmp, stream, pq.ParquetWriter(stream, self.schema, compression=self.compression))
-        self._file[3].write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            output = AtomicFile(FileSystems.join(self.directory, f"part-{uuid.uuid4().hex}.parquet"))
+            self._file = (output, pq.ParquetWriter(output.stream, self.schema, compression=self.compression))
+        self._file[1].write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
         self._rows, self._group_bytes = [], 0
 
     def _close_file(self) -> str:
         self._write_row_group()
-        path, tmp, stream, writer = self._file
+        output, writer = self._file
         writer.close()
-        stream.close()
-        FileSystems.rename([tmp], [path])
+        output.commit()
         self._file, self._file_bytes = None, 0
-        return path
+        return output.path
 
 
 class WriteDocuments(beam.PTransform):
@@ -192,8 +201,8 @@ class WriteDocuments(beam.PTransform):
         rows_schema = document_rows_schema(DOCUMENT_SCHEMA)
 
         def keyed_row(doc: Document):
-            key = document_key(doc.id)
-            return file_index(key, num_files), {**document_row(doc), KEY: key}
+            row = keyed_document_row(doc)
+            return file_index(row[KEY], num_files), row
 
         def write_file(item):
             index, rows = item

@@ -31,16 +31,15 @@ from ccforge.pipeline.output_files import (
     KEY,
     DocumentFileWriter,
     ShardFileWriter,
-    document_key,
     document_rows_schema,
     runs,
     sort_rows,
     split_by_file,
 )
-from ccforge.pipeline.parquet_io import DOCUMENT_SCHEMA, document_row
+from ccforge.pipeline.parquet_io import DOCUMENT_SCHEMA, keyed_document_row
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.manifest import tokenizer_info
-from ccforge.tokenize.shards import order_key, shard_count, split_of, token_rows
+from ccforge.tokenize.shards import shard_count, shard_row, token_rows
 
 SPILL_BYTES = 16 * 1024 * 1024  # text and tokens a bundle holds before it spills
 RANGE_CHARS = 4 * 1024 * 1024  # about this much text per key range
@@ -71,14 +70,12 @@ class SpillRows(beam.DoFn):
         self.held = 0
 
     def process(self, doc: Document):
-        row = document_row(doc)
-        row[KEY] = document_key(doc.id)
-        self.rows[DOCUMENTS].append(row)
+        self.rows[DOCUMENTS].append(keyed_document_row(doc))
         self.held += len(doc.text) + 256
         tokens = doc.metadata.get("tokens") if self.tokenize is not None else None
         if tokens is not None:
-            split = split_of(doc.id, self.tokenize.val_fraction)
-            self.rows[split].append((order_key(doc.id, self.tokenize.seed), doc.id, tokens.tobytes()))
+            split, row = shard_row(doc.id, tokens, self.tokenize.val_fraction, self.tokenize.seed)
+            self.rows[split].append(row)
             self.held += tokens.nbytes
         if self.held >= SPILL_BYTES:
             yield from self._spill()

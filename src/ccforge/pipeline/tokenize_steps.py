@@ -28,9 +28,8 @@ from ccforge.tokenize.manifest import tokenizer_info
 from ccforge.tokenize.shards import (
     SHARD_FILE,
     document_tokens,
-    order_key,
     shard_count,
-    split_of,
+    shard_row,
     token_rows,
 )
 
@@ -97,14 +96,15 @@ class TokenizeDocuments(beam.PTransform):
 
 
 def _shard_row(doc: Document, val_fraction: float, seed: int):
+    """(split, (order key, id, token bytes), tokens)."""
     tokens = doc.metadata["tokens"]
-    return (split_of(doc.id, val_fraction), order_key(doc.id, seed), doc.id, len(tokens), tokens.tobytes())
+    return (*shard_row(doc.id, tokens, val_fraction, seed), len(tokens))
 
 
 def _place_in_shard(row, split_tokens: dict, shard_tokens: int):
-    split, key, doc_id, n_tokens, token_bytes = row
-    shard = file_index(key, shard_count(split_tokens[split], shard_tokens))
-    return (split, shard), (key, doc_id, token_bytes)
+    split, token_row, _ = row
+    shard = file_index(token_row[0], shard_count(split_tokens[split], shard_tokens))
+    return (split, shard), token_row
 
 
 class _WriteShard(beam.DoFn):
@@ -163,7 +163,7 @@ class WriteTokenShards(beam.PTransform):
         config = self.config
         rows = docs | "ShardRow" >> beam.Map(_shard_row, config.val_fraction, config.seed)
         split_tokens = (
-            rows | "TokensOfRow" >> beam.Map(lambda r: (r[0], r[3])) | "TokensPerSplit" >> beam.CombinePerKey(sum)
+            rows | "TokensOfRow" >> beam.Map(lambda r: (r[0], r[2])) | "TokensPerSplit" >> beam.CombinePerKey(sum)
         )
         infos = (
             rows

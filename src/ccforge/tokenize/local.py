@@ -20,9 +20,8 @@ from ccforge.tokenize.shards import (
     SHARD_FILE,
     document_tokens,
     encode_shard,
-    order_key,
     shard_count,
-    split_of,
+    shard_row,
 )
 
 
@@ -47,9 +46,9 @@ def write_token_shards(
         for (doc_id, _), ids in zip(batch, encoded):
             if not ids:
                 continue
-            tokens = document_tokens(ids, encoding.eot_token, dtype)
-            split = split_of(doc_id, config.val_fraction)
-            rows.setdefault(split, []).append((order_key(doc_id, config.seed), doc_id, tokens.tobytes()))
+            split, row = shard_row(doc_id, document_tokens(ids, encoding.eot_token, dtype), config.val_fraction,
+                                   config.seed)
+            rows.setdefault(split, []).append(row)
             token_counts[doc_id] = len(ids)
         batch.clear()
 

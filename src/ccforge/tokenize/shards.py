@@ -126,6 +126,11 @@ class ShardWriter:
         return shard_table(rows.column("id").to_pylist(), token_bytes, self.info, self.split, self._rows.row_group_rows)
 
 
+def shard_row(doc_id: str, tokens: np.ndarray, val_fraction: float, seed: int) -> tuple[str, tuple[int, str, bytes]]:
+    """Where a document's tokens go: its split, and its (order key, id, token bytes) row."""
+    return split_of(doc_id, val_fraction), (order_key(doc_id, seed), doc_id, tokens.tobytes())
+
+
 def token_rows(rows: Sequence[tuple[int, str, bytes]]) -> pa.Table:
     """(order key, id, token bytes) tuples as a TOKEN_ROWS_SCHEMA table."""
     keys, ids, tokens = zip(*rows) if rows else ((), (), ())
