@@ -14,6 +14,12 @@ runs counts: the machine may be shared) and prints:
   - peak memory of the process tree (sum of PSS and of RSS over its processes,
     sampled every 0.2 s) and, unless --no-scaling, the same on a quarter, one, two and
     four copies of the WARC with dedup off, to show whether memory grows with the input;
+  - unless --no-steady, the cost of more input once the fixed costs are paid: the first
+    extractor's run again on three copies of the WARC (default config, so the copies'
+    documents go through every phase-A stage and dedup and are then dropped as
+    duplicates); the difference from the one-copy run, per copy, gives the wall and CPU
+    seconds each further 36 MB costs, the extractor's share of them, and the fixed
+    start-up and finishing cost that the one-copy run carries;
   - unless --no-datatrove, datatrove's FineWeb pipeline on the same WARC and workers
     (benchmarks/datatrove_side_by_side.py; skipped with a message where it cannot be
     installed) and the ratios of end-to-end throughput.
@@ -52,6 +58,7 @@ def main() -> None:
     parser.add_argument("--extractor", choices=["trafilatura", "resiliparse", "both"], default="both")
     parser.add_argument("--no-datatrove", action="store_true", help="skip the side-by-side datatrove run")
     parser.add_argument("--no-scaling", action="store_true", help="skip the memory-vs-input runs")
+    parser.add_argument("--no-steady", action="store_true", help="skip the three-copy run (cost per further input)")
     args = parser.parse_args()
     summary: dict = {"bench": "pipeline", "workers": args.workers, "cpu": cpu_name(), "cores": os.cpu_count()}
     if not BENCH_WARC.exists():
@@ -74,6 +81,8 @@ def main() -> None:
         result["all_cpu_s"] = [round(r["cpu_s"], 2) for r in runs]
         print_result(extractor, result)
         summary[extractor] = result
+        if not args.no_steady and extractor == extractors[0]:
+            summary[extractor]["steady_state"] = steady_state(best, extractor, args.workers)
     if not args.no_scaling:
         summary["memory_scaling"] = memory_scaling(args.workers, extractors[-1])
     if not args.no_datatrove:
@@ -197,6 +206,51 @@ def print_result(extractor: str, result: dict) -> None:
           f"processes; largest process {result['max_process_rss_mb']:.0f} MB")
 
 
+def bench_copies(copies: int) -> str:
+    """A glob over `copies` links to the bench WARC (each a separate input file)."""
+    folder = WORK / f"copies-{copies}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for index in range(copies):
+        (folder / f"copy{index}.warc.gz").symlink_to(BENCH_WARC)
+    return f"{folder}/*.warc.gz"
+
+
+def extractor_seconds(run: dict) -> tuple[float, float]:
+    """(busy seconds, CPU seconds) of the extract stage, from stats.json."""
+    row = next((row for row in run["stats"]["stages"] if row["name"] == "extract"), {})
+    return row.get("time_s", 0.0), row.get("counts", {}).get("cpu_ms", 0) / 1000
+
+
+def steady_state(one: dict, extractor: str, workers: int, copies: int = 3) -> dict:
+    """What each further copy of the WARC costs, from a run on `copies` copies and the
+    one-copy run `one`: the share of it outside the extractor, and the fixed cost."""
+    many = run_ccforge(bench_copies(copies), WORK / f"steady-{extractor}", workers, [f"extract.extractor={extractor}"])
+    extra = copies - 1
+    wall = (many["wall_s"] - one["wall_s"]) / extra
+    cpu = (many["cpu_s"] - one["cpu_s"]) / extra
+    busy_one, cpu_one = extractor_seconds(one)
+    busy_many, cpu_many = extractor_seconds(many)
+    extract_busy = (busy_many - busy_one) / extra
+    extract_cpu = (cpu_many - cpu_one) / extra
+    result = {
+        "copies": copies,
+        "wall_s": round(many["wall_s"], 2),
+        "cpu_s": round(many["cpu_s"], 2),
+        "per_copy_wall_s": round(wall, 2),
+        "per_copy_cpu_s": round(cpu, 2),
+        "per_copy_pages_per_s": round(one["pages"] / wall, 2) if wall > 0 else None,
+        "fixed_wall_s": round(one["wall_s"] - wall, 2),
+        "outside_extractor": round(1 - extract_busy / (workers * wall), 4) if wall > 0 else None,
+        "outside_extractor_cpu": round(1 - extract_cpu / cpu, 4) if cpu > 0 else None,
+    }
+    print(f"\nper further copy of the WARC ({extractor}, {copies} copies against one): "
+          f"{wall:.1f} s wall, {cpu:.1f} s CPU, {result['per_copy_pages_per_s']} pages/s; "
+          f"outside the extractor {result['outside_extractor'] * 100:.0f}% of worker-core time, "
+          f"{result['outside_extractor_cpu'] * 100:.0f}% of CPU; fixed cost of a run {result['fixed_wall_s']:.1f} s wall")
+    return result
+
+
 def memory_scaling(workers: int, extractor: str) -> dict:
     """Peak memory on a quarter, one, two and four copies of the WARC.
 
@@ -208,12 +262,7 @@ def memory_scaling(workers: int, extractor: str) -> dict:
         cut_warc(BENCH_WARC, quarter, BENCH_WARC.stat().st_size // 4)
     inputs = {"quarter": (quarter, 0.25), "full": (BENCH_WARC, 1.0)}
     for name, copies in (("double", 2), ("quadruple", 4)):
-        folder = WORK / name
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir()
-        for index in range(copies):
-            (folder / f"copy{index}.warc.gz").symlink_to(BENCH_WARC)
-        inputs[name] = (f"{folder}/*.warc.gz", float(copies))
+        inputs[name] = (bench_copies(copies), float(copies))
     result: dict = {"extractor": extractor, "dedup": "off"}
     print(f"\nmemory vs input ({extractor}, dedup off):")
     print(f"{'input':10} {'WARC MB':>8} {'docs':>6} {'peak PSS MB':>12} {'largest process MB':>19}")

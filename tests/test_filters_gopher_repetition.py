@@ -143,3 +143,48 @@ def test_ordinary_prose_is_kept():
         "Cities followed, and with them bridges, mills and ports that still mark the map today."
     )
     assert verdict(text, DEFAULTS) == "kept"
+
+
+def _reference_top_chars(words: list[str], n: int) -> int:
+    """Gopher's top n-gram as datatrove computes it: joined strings, Counter, first seen on ties."""
+    from collections import Counter
+
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(gram) * count
+
+
+def _reference_repeated_chars(words: list[str], n: int) -> int:
+    """Gopher's walk: a repeat adds its characters (no spaces) and skips past itself."""
+    seen, repeated, i = set(), 0, 0
+    while i < len(words) - n + 1:
+        gram = tuple(words[i : i + n])
+        if gram in seen:
+            repeated += sum(map(len, gram))
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return repeated
+
+
+def test_ngram_counts_match_the_string_reference_on_random_repetitive_pages():
+    """The hashed, vectorised n-gram counts equal the plain-string computation, ties included."""
+    import random
+
+    from ccforge.filters.gopher_repetition import _NGrams
+    from ccforge.filters.text_stats import TextStats
+
+    rng = random.Random(7)
+    vocabulary = ["a", "to", "sea", "blue", "cat", "of", "the", "river", "x", "mm"]
+    for _ in range(200):
+        size = rng.randrange(0, 80)
+        words = [rng.choice(vocabulary[: rng.randrange(2, len(vocabulary) + 1)]) for _ in range(size)]
+        stats = TextStats(" ".join(words), "spaced")
+        ngrams = _NGrams(stats)
+        for n in (2, 3, 4):
+            assert ngrams.top_ngram_chars(n) == _reference_top_chars(words, n)
+        for n in range(5, 11):
+            assert ngrams.repeated_ngram_chars(n) == _reference_repeated_chars(words, n)

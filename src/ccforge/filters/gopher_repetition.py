@@ -133,10 +133,18 @@ class _NGrams:
         hashes = self.hashes(n)
         if len(hashes) == 0:
             return 0
-        _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-        best = counts.max()
-        position = first[counts == best].min()
-        return int(self.chars(n, self.joiner)[position]) * int(best)
+        # A plain sort and run lengths: np.unique's first-index bookkeeping needs a
+        # stable argsort, which costs more than finding the first position afterwards.
+        ordered = np.sort(hashes)
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        counts = np.diff(np.append(starts, len(ordered)))
+        best = int(counts.max())
+        if best == 1:
+            position = 0
+        else:
+            values = ordered[starts[counts == best]]
+            position = int(np.argmax(hashes == values[0] if len(values) == 1 else np.isin(hashes, values)))
+        return int(self.chars(n, self.joiner)[position]) * best
 
     def repeated_ngram_chars(self, n: int) -> int:
         """Characters of n-grams that repeat one seen before, skipping past each repeat (Gopher's count).
@@ -177,8 +185,16 @@ class _NGrams:
         if len(positions) < 2:
             repeated = positions[:0]
         else:
-            _, inverse, counts = np.unique(hashes[positions], return_inverse=True, return_counts=True)
-            repeated = positions[counts[inverse] > 1]
+            values = hashes[positions]
+            order = np.argsort(values)
+            ordered = values[order]
+            same = ordered[1:] == ordered[:-1]
+            in_run = np.zeros(len(values), dtype=bool)  # sorted values equal to a neighbour
+            in_run[1:] |= same
+            in_run[:-1] |= same
+            repeats = np.empty(len(values), dtype=bool)
+            repeats[order] = in_run
+            repeated = positions[repeats]
         self._repeated[n] = repeated
         return repeated
 
