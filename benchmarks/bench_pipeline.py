@@ -15,9 +15,10 @@ runs counts: the machine may be shared) and prints:
     sampled every 0.2 s) and, unless --no-scaling, the same on a quarter, one, two and
     four copies of the WARC with dedup off, to show whether memory grows with the input;
   - unless --no-steady, the cost of more input once the fixed costs are paid: the first
-    extractor's run again on three copies of the WARC (default config, so the copies'
-    documents go through every phase-A stage and dedup and are then dropped as
-    duplicates); the difference from the one-copy run, per copy, gives the wall and CPU
+    extractor's run again on three copies of the WARC (default config; the copies repeat
+    the same record ids, which dedup counts as one document read again, so every copy
+    goes through every stage to the outputs); the difference from the one-copy run, per
+    copy, gives the wall and CPU
     seconds each further 36 MB costs, the extractor's share of them, and the fixed
     start-up and finishing cost that the one-copy run carries;
   - unless --no-datatrove, datatrove's FineWeb pipeline on the same WARC and workers

@@ -68,7 +68,8 @@ def key_rows(docs: list[Document]) -> list[dict]:
     ]
 
 
-def run_dedup(tmp_path: Path, docs, exact_cfg=None, minhash_cfg=None, multi_processing=False, index_dir=None):
+def run_dedup(tmp_path: Path, docs, exact_cfg=None, minhash_cfg=None, multi_processing=False, index_dir=None,
+              join=False):
     exact_cfg = exact_cfg or ExactDedupConfig()
     minhash_cfg = minhash_cfg or MinhashDedupConfig()
     keyed = with_keys(docs, minhash_cfg)
@@ -77,11 +78,11 @@ def run_dedup(tmp_path: Path, docs, exact_cfg=None, minhash_cfg=None, multi_proc
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=options)
     rows = pipeline | "Keys" >> beam.Create(key_rows(keyed))
     verdicts = rows | FindDuplicates(exact_cfg, minhash_cfg)
-    kept = pipeline | "Docs" >> beam.Create(keyed) | DropDuplicates(exact_cfg, minhash_cfg, verdicts)
+    kept = pipeline | "Docs" >> beam.Create(keyed) | DropDuplicates(exact_cfg, minhash_cfg, verdicts, join)
     kept | "KeptJson" >> beam.Map(lambda d: json.dumps([d.id, d.metadata["minhash_cluster_size"]])) | "WriteKept" >> beam.io.WriteToText(str(out / "kept"))
     verdicts | "VerdictJson" >> beam.Map(json.dumps) | "WriteVerdicts" >> beam.io.WriteToText(str(out / "verdicts"))
     if index_dir is not None:
-        write_band_index(rows, verdicts, str(index_dir), minhash_cfg)
+        write_band_index(rows, verdicts, str(index_dir), minhash_cfg, join)
     result = pipeline.run()
     result.wait_until_finish()
     kept_sizes = dict(json.loads(line) for f in sorted(out.glob("kept*")) for line in f.read_text().splitlines())
@@ -164,6 +165,27 @@ def test_results_are_identical_across_runs_and_runner_modes(tmp_path):
     parallel = run_dedup(tmp_path / "c", docs, multi_processing=True)
     assert first[0] == second[0] == parallel[0]
     assert first[1] == second[1] == parallel[1]
+
+
+def band_index_rows(index_dir: Path) -> list[tuple[int, int]]:
+    import pyarrow.parquet as pq
+
+    files = sorted((index_dir / "dedup" / "band_index").glob("*.parquet"))
+    return sorted(row for f in files for row in zip(*pq.read_table(f).to_pydict().values()))
+
+
+def test_verdicts_joined_by_id_keep_what_the_side_input_keeps(tmp_path):
+    """The remote runners' join on the id and the local side input: same documents,
+    cluster sizes, counts and band index; a record read twice stays twice in both."""
+    docs = near_duplicate_heavy_corpus(seed=3)[:50] + corpus() + [corpus()[4]]
+    side = run_dedup(tmp_path / "side", docs, index_dir=tmp_path / "side-index")
+    joined = run_dedup(tmp_path / "join", docs, index_dir=tmp_path / "join-index", join=True)
+    assert joined[0] == side[0] and joined[1] == side[1]
+    funnel = ("exact_dedup:in", "exact_dedup:kept", "minhash_dedup:in", "minhash_dedup:kept")
+    assert [joined[2][k] for k in funnel] == [side[2][k] for k in funnel]
+    assert joined[2]["exact_dedup:kept"] == side[2]["exact_dedup:in"] - 3  # the record read twice: kept twice, in both
+    assert band_index_rows(tmp_path / "join-index") == band_index_rows(tmp_path / "side-index")
+    assert len(band_index_rows(tmp_path / "side-index")) > 0
 
 
 def test_disabled_stages_drop_nothing_and_count_nothing(tmp_path):

@@ -14,7 +14,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from ccforge.document import Document
 from ccforge.hashing import file_index
-from ccforge.pipeline import spill
+from ccforge.pipeline import phase_b, spill
 from ccforge.pipeline.output_files import document_key
 from ccforge.pipeline.parquet_io import WriteDocuments
 from ccforge.pipeline.spill import SpillRows, WriteOutputsFromSpill, range_bits
@@ -98,3 +98,38 @@ def test_key_ranges_follow_the_text_volume():
     assert range_bits(spill.RANGE_CHARS + 1) == 1
     assert range_bits(13_000_000) == 2
     assert range_bits(10**15) == spill.MAX_RANGE_BITS
+
+
+def test_remote_runner_path_writes_what_the_local_one_writes(tmp_path, monkeypatch):
+    """On a remote runner phase B shuffles instead of spilling and joins the dedup verdicts
+    by id instead of a side input: run over the same chunks, it writes the same bytes."""
+    import shutil
+
+    from ccforge.config import load_config
+    from ccforge.jobs import run
+    from conftest import SAMPLE_DIR
+
+    beam_args = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    config = load_config(None, ["extract.extractor=resiliparse", "tokenize.val_fraction=0.2"])
+    inputs = [str(SAMPLE_DIR / "*.warc.gz")]
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    stats = run.run_job(inputs, str(local), config, beam_args)
+    funnel = {row["name"]: row for row in stats["stages"]}
+    assert funnel["minhash_dedup"]["kept"] < funnel["exact_dedup"]["in"]  # dedup drops some: the join has work
+    shutil.copytree(local / "chunks", remote / "chunks")  # phase A is skipped: its markers are there
+    monkeypatch.setattr(run, "is_local", lambda options: False)
+    joins = []
+    real = phase_b.DropDuplicates
+    monkeypatch.setattr(phase_b, "DropDuplicates", lambda *args, **kw: joins.append(kw["join"]) or real(*args, **kw))
+    run.run_job(inputs, str(remote), config, beam_args)
+    assert joins == [True]
+
+    def outputs(out: Path) -> dict:
+        files = [*out.glob("documents/*.parquet"), *out.glob("tokens/*.parquet"), out / "manifest.json"]
+        found = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        bands = [pq.read_table(p).to_pydict() for p in out.glob("dedup/band_index/*.parquet")]
+        found["bands"] = sorted(zip(*(sum((b[k] for b in bands), []) for k in ("band", "band_hash"))))
+        return found
+
+    assert outputs(remote) == outputs(local)
+    assert len(outputs(local)["bands"]) > 0

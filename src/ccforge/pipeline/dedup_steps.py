@@ -1,9 +1,16 @@
-"""Phase B's dedup as Beam steps: shuffle only keys, decide, then drop by side input.
+"""Phase B's dedup as Beam steps: shuffle only keys, decide, then drop.
 
     keys = ...                                          # dicts read from chunk Parquet
     verdicts = keys | FindDuplicates(exact_cfg, minhash_cfg)
-    kept = docs | DropDuplicates(exact_cfg, minhash_cfg, verdicts)
-    keys | WriteBandIndex(run_dir, minhash_cfg, verdicts)   # for later --dedup-against
+    kept = docs | DropDuplicates(exact_cfg, minhash_cfg, verdicts, join)
+    keys | WriteBandIndex(run_dir, minhash_cfg, verdicts, join)   # for later --dedup-against
+
+The verdicts (one per dropped document or cluster) reach the documents in one of two
+ways. As a side input, a dict every worker holds whole: right for the local runner,
+where phase B runs in one process over one machine's output. Or, with `join`, by a
+CoGroupByKey on the document id: what a remote runner needs, since on a crawl there are
+hundreds of millions of verdicts, far more than one worker's memory. Both keep the same
+documents.
 
 FindDuplicates chains URL dedup -> exact dedup -> MinHash buckets, each over the winners
 of the one before (a document dropped for being a copy must not also decide a bucket).
@@ -181,6 +188,9 @@ class FindDuplicates(beam.PTransform):
 
 
 class _ApplyVerdicts(beam.DoFn):
+    """Keeps or drops a document by its verdict (from the side-input dict here; handed in
+    with the documents of its id by _ApplyJoinedVerdicts), counting both dedup funnel rows."""
+
     def __init__(self, exact_enabled: bool, minhash_enabled: bool):
         self.exact_enabled = exact_enabled
         self.minhash_enabled = minhash_enabled
@@ -190,7 +200,10 @@ class _ApplyVerdicts(beam.DoFn):
         self.minhash_counters = StageCounters("minhash_dedup")
 
     def process(self, doc: Document, verdicts: dict):
-        found = verdicts.get(doc.id) or verdict(None, 1)
+        yield from self.judge(doc, verdicts.get(doc.id))
+
+    def judge(self, doc: Document, found: dict | None):
+        found = found or verdict(None, 1)
         drop = found["drop"]
         if self.exact_enabled:
             self.exact_counters.seen()
@@ -208,27 +221,58 @@ class _ApplyVerdicts(beam.DoFn):
         yield dataclasses.replace(doc, metadata={**doc.metadata, "minhash_cluster_size": found["cluster_size"]})
 
 
+class _ApplyJoinedVerdicts(_ApplyVerdicts):
+    def process(self, joined):
+        _, grouped = joined
+        found = next(iter(grouped["verdicts"]), None)  # OneVerdictPerId: at most one
+        for doc in grouped["items"]:
+            yield from self.judge(doc, found)
+
+
+def _join_by_id(items, verdicts, label: str, id_of):
+    """(id, {"items": [...], "verdicts": [at most one]}) per id, by a shuffle on the id."""
+    keyed = items | f"{label}ById" >> beam.Map(lambda item: (id_of(item), item))
+    return {"items": keyed, "verdicts": verdicts} | f"Join{label}AndVerdicts" >> beam.CoGroupByKey()
+
+
 class DropDuplicates(beam.PTransform):
     """Documents -> the kept ones, with metadata["minhash_cluster_size"] (1 when none).
 
     Counts funnel rows `exact_dedup` (dropped: url_duplicate, exact_duplicate) and
     `minhash_dedup` (dropped: near_duplicate); a disabled stage counts nothing and drops nothing.
+    `join`: verdicts by a shuffle on the id rather than as a side input (see above).
     """
 
-    def __init__(self, exact_cfg: ExactDedupConfig, minhash_cfg: MinhashDedupConfig, verdicts):
+    def __init__(self, exact_cfg: ExactDedupConfig, minhash_cfg: MinhashDedupConfig, verdicts, join: bool = False):
         super().__init__()
         self.exact_cfg = exact_cfg
         self.minhash_cfg = minhash_cfg
         self.verdicts = verdicts
+        self.join = join
 
     def expand(self, docs):
-        return docs | "ApplyVerdicts" >> beam.ParDo(
-            _ApplyVerdicts(self.exact_cfg.enabled, self.minhash_cfg.enabled), beam.pvalue.AsDict(self.verdicts)
+        enabled = (self.exact_cfg.enabled, self.minhash_cfg.enabled)
+        if not self.join:
+            return docs | "ApplyVerdicts" >> beam.ParDo(_ApplyVerdicts(*enabled), beam.pvalue.AsDict(self.verdicts))
+        return (
+            _join_by_id(docs, self.verdicts, "Docs", lambda doc: doc.id)
+            | "ApplyJoinedVerdicts" >> beam.ParDo(_ApplyJoinedVerdicts(*enabled))
         )
 
 
 def _kept_band_rows(row: dict, verdicts: dict):
-    found = verdicts.get(str(row["id"]))
+    yield from _band_rows(row, verdicts.get(str(row["id"])))
+
+
+def _joined_band_rows(joined):
+    _, grouped = joined
+    found = next(iter(grouped["verdicts"]), None)
+    for row in grouped["items"]:
+        yield from _band_rows(row, found)
+
+
+def _band_rows(row: dict, found: dict | None):
+    """The band index rows of a kept document (none for a dropped one)."""
     if found is not None and found["drop"] is not None:
         return
     bands = row.get("minhash_bands")
@@ -238,24 +282,28 @@ def _kept_band_rows(row: dict, verdicts: dict):
 
 class WriteBandIndex(beam.PTransform):
     """Key dicts -> RUN/dedup/band_index/bands-*.parquet: the buckets of the kept documents,
-    which a later run names with `--dedup-against RUN` (minhash_dedup.against)."""
+    which a later run names with `--dedup-against RUN` (minhash_dedup.against).
+    `join`: verdicts by a shuffle on the id rather than as a side input."""
 
-    def __init__(self, run_dir: str, minhash_cfg: MinhashDedupConfig, verdicts):
+    def __init__(self, run_dir: str, minhash_cfg: MinhashDedupConfig, verdicts, join: bool = False):
         super().__init__()
         self.directory = posixpath.join(run_dir.rstrip("/"), BAND_INDEX_DIR)
         self.schema = band_index_schema(minhash_cfg)
         self.verdicts = verdicts
+        self.join = join
 
     def expand(self, rows):
+        if self.join:
+            kept = _join_by_id(rows, self.verdicts, "Keys", lambda row: str(row["id"])) | "KeptBands" >> beam.FlatMap(
+                _joined_band_rows
+            )
+        else:
+            kept = rows | "KeptBands" >> beam.FlatMap(_kept_band_rows, beam.pvalue.AsDict(self.verdicts))
         # Written per bundle, as phase A's chunks are: Beam's WriteToParquet adds a
         # shuffle and a finalising stage, which cost more than the writing on a small run.
-        return (
-            rows
-            | "KeptBands" >> beam.FlatMap(_kept_band_rows, beam.pvalue.AsDict(self.verdicts))
-            | "WriteBandIndex" >> beam.ParDo(WriteParquetBundles(self.directory, self.schema, dict, 1 << 30, "zstd"))
-        )
+        return kept | "WriteBandIndex" >> beam.ParDo(WriteParquetBundles(self.directory, self.schema, dict, 1 << 30, "zstd"))
 
 
-def write_band_index(rows, verdicts, run_dir: str, minhash_cfg: MinhashDedupConfig):
+def write_band_index(rows, verdicts, run_dir: str, minhash_cfg: MinhashDedupConfig, join: bool = False):
     """Apply WriteBandIndex to the key dicts that FindDuplicates read (same pipeline)."""
-    return rows | "BandIndex" >> WriteBandIndex(run_dir, minhash_cfg, verdicts)
+    return rows | "BandIndex" >> WriteBandIndex(run_dir, minhash_cfg, verdicts, join)

@@ -27,6 +27,8 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
     `spill_to` (a local directory and a number of key-range bits) sends the outputs
     through sorted spill files (the local runner: its shuffle holds everything in
     memory); without it they go through a GroupByKey per file. Both give the same files.
+    Without it (a remote runner: a crawl's worth of documents) the dedup verdicts also
+    reach the documents by a join on the id, not as a side input every worker holds whole.
 
     Returns (document file paths, token shard infos) as PCollections; the latter is
     None when tokenization is skipped.
@@ -48,8 +50,10 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
         )
         verdicts = keys | "find duplicates" >> FindDuplicates(config.exact_dedup, config.minhash_dedup)
         if config.minhash_dedup.enabled:  # so later runs can dedup against this one
-            write_band_index(keys, verdicts, run_dir, config.minhash_dedup)
-        docs = docs | "drop duplicates" >> DropDuplicates(config.exact_dedup, config.minhash_dedup, verdicts)
+            write_band_index(keys, verdicts, run_dir, config.minhash_dedup, join=spill_to is None)
+        docs = docs | "drop duplicates" >> DropDuplicates(
+            config.exact_dedup, config.minhash_dedup, verdicts, join=spill_to is None
+        )
     pii = pii_stage(config)
     if pii is not None:
         docs = docs | "pii" >> ApplyStage(pii, rejects_to)
