@@ -223,9 +223,8 @@ class _ApplyVerdicts(beam.DoFn):
 
 class _ApplyJoinedVerdicts(_ApplyVerdicts):
     def process(self, joined):
-        _, grouped = joined
-        found = next(iter(grouped["verdicts"]), None)  # OneVerdictPerId: at most one
-        for doc in grouped["items"]:
+        docs, found = _items_and_verdict(joined)
+        for doc in docs:
             yield from self.judge(doc, found)
 
 
@@ -233,6 +232,12 @@ def _join_by_id(items, verdicts, label: str, id_of):
     """(id, {"items": [...], "verdicts": [at most one]}) per id, by a shuffle on the id."""
     keyed = items | f"{label}ById" >> beam.Map(lambda item: (id_of(item), item))
     return {"items": keyed, "verdicts": verdicts} | f"Join{label}AndVerdicts" >> beam.CoGroupByKey()
+
+
+def _items_and_verdict(joined) -> tuple:
+    """One id's items and its verdict (None when it has none) from `_join_by_id`."""
+    _, grouped = joined
+    return grouped["items"], next(iter(grouped["verdicts"]), None)  # OneVerdictPerId: at most one
 
 
 class DropDuplicates(beam.PTransform):
@@ -265,9 +270,8 @@ def _kept_band_rows(row: dict, verdicts: dict):
 
 
 def _joined_band_rows(joined):
-    _, grouped = joined
-    found = next(iter(grouped["verdicts"]), None)
-    for row in grouped["items"]:
+    rows, found = _items_and_verdict(joined)
+    for row in rows:
         yield from _band_rows(row, found)
 
 
@@ -294,14 +298,14 @@ class WriteBandIndex(beam.PTransform):
 
     def expand(self, rows):
         if self.join:
-            kept = _join_by_id(rows, self.verdicts, "Keys", lambda row: str(row["id"])) | "KeptBands" >> beam.FlatMap(
-                _joined_band_rows
-            )
+            joined = _join_by_id(rows, self.verdicts, "Keys", lambda row: str(row["id"]))
+            kept = joined | "KeptBands" >> beam.FlatMap(_joined_band_rows)
         else:
             kept = rows | "KeptBands" >> beam.FlatMap(_kept_band_rows, beam.pvalue.AsDict(self.verdicts))
         # Written per bundle, as phase A's chunks are: Beam's WriteToParquet adds a
         # shuffle and a finalising stage, which cost more than the writing on a small run.
-        return kept | "WriteBandIndex" >> beam.ParDo(WriteParquetBundles(self.directory, self.schema, dict, 1 << 30, "zstd"))
+        writer = WriteParquetBundles(self.directory, self.schema, dict, 1 << 30, "zstd")
+        return kept | "WriteBandIndex" >> beam.ParDo(writer)
 
 
 def write_band_index(rows, verdicts, run_dir: str, minhash_cfg: MinhashDedupConfig, join: bool = False):

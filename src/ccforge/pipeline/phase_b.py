@@ -49,11 +49,10 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
             | "read dedup keys" >> beam.ParDo(ReadRowGroup(DEDUP_KEY_COLUMNS))
         )
         verdicts = keys | "find duplicates" >> FindDuplicates(config.exact_dedup, config.minhash_dedup)
+        join = spill_to is None  # a remote runner
         if config.minhash_dedup.enabled:  # so later runs can dedup against this one
-            write_band_index(keys, verdicts, run_dir, config.minhash_dedup, join=spill_to is None)
-        docs = docs | "drop duplicates" >> DropDuplicates(
-            config.exact_dedup, config.minhash_dedup, verdicts, join=spill_to is None
-        )
+            write_band_index(keys, verdicts, run_dir, config.minhash_dedup, join)
+        docs = docs | "drop duplicates" >> DropDuplicates(config.exact_dedup, config.minhash_dedup, verdicts, join=join)
     pii = pii_stage(config)
     if pii is not None:
         docs = docs | "pii" >> ApplyStage(pii, rejects_to)
