@@ -16,12 +16,19 @@ class Stage:
     """Base class for a one-document-in, one-or-zero-out step."""
 
     name: ClassVar[str] = ""
+    # Documents handed to `process_batch` at once (a model scores a batch faster than one
+    # document at a time); 1 means the runner calls `process` for each document.
+    batch_size: ClassVar[int] = 1
 
     def setup(self) -> None:
         """Load models and lists. Called once per worker before any `process`."""
 
     def process(self, doc: Document) -> Document | Drop:
         raise NotImplementedError
+
+    def process_batch(self, docs: list[Document]) -> list[Document | Drop]:
+        """One result per document, in order. Override when a batch is cheaper than its parts."""
+        return [self.process(doc) for doc in docs]
 
     def teardown(self) -> None:
         """Release what `setup` took (process pools, files)."""
