@@ -33,15 +33,15 @@ BENCH = ROOT.parent / "shared" / "data" / "bench" / "bench-pages.warc.gz"
 SAMPLES = sorted((ROOT / "data" / "sample").glob("*.warc.gz"))
 MiB = 1 << 20
 
-# Runs in the measured process: phase A over one chunk of the given files.
+# Runs in the measured process: phase A (one pipeline) over the given files.
 DRIVER = """
 import json, sys
 from ccforge.config import load_config
-from ccforge.jobs.run import Chunk, run_phase_a
+from ccforge.jobs.run import run_phase_a
 files, out, extractor, beam_args = json.loads(sys.argv[1])
-config = load_config(None, [f"extract.extractor={extractor}", f"output.files_per_chunk={len(files)}"])
-done = run_phase_a(Chunk(0, [(path, "") for path in files]), config, out, beam_args)
-print(json.dumps({"counters": done["counters"], "files": len(done["files"])}))
+config = load_config(None, [f"extract.extractor={extractor}"])
+done = run_phase_a([(path, "") for path in files], config, out, beam_args)
+print(json.dumps({"counters": done["counts"], "files": done["pieces"]}))
 """
 
 
@@ -95,7 +95,7 @@ def measure(copies: int, source: list[Path], args) -> dict:
         "input_mib": round(input_bytes / MiB, 1),
         "records": counters.get("read:in", 0),
         "documents": counters.get("dedup_keys:kept", 0),
-        "chunk_files": result["files"],
+        "pieces": result["files"],
         "elapsed_s": round(time.perf_counter() - started, 1),
         "peak_rss_mib": round(sampler.peak_rss / 1024, 1),
         "peak_pss_mib": round(sampler.peak_pss / 1024, 1),

@@ -44,6 +44,18 @@ def test_local_path_glob_and_directory(crawl_dir):
     assert resolve_inputs([str(WARCFILE)], config) == [(str(WARCFILE), "")]
 
 
+def test_directory_takes_warc_and_arc_files_and_says_what_it_skipped(crawl_dir, caplog):
+    root, warcs = crawl_dir
+    other = root / "crawl-data" / "CC-MAIN-2024-10"
+    (other / "warc.paths.gz").write_bytes(b"")
+    (other / "README.txt").write_text("not a WARC")
+    (other / "old.arc.gz").write_bytes(b"")
+    with caplog.at_level("WARNING", logger="ccforge.read.specs"):
+        got = [u for u, _ in resolve_inputs([str(root)], ReadConfig())]
+    assert got == sorted([*warcs, str(other / "old.arc.gz")])
+    assert "4 WARC/ARC file(s) taken, 2 other file(s) skipped" in caplog.text
+
+
 def test_file_url_and_repeats(crawl_dir):
     _, warcs = crawl_dir
     got = resolve_inputs([f"file://{warcs[0]}", warcs[0], warcs[1]], ReadConfig())

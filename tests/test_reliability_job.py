@@ -1,6 +1,7 @@
-"""Resumable and reproducible runs: SIGKILL at several moments then the same command again,
-and the in_memory and multi_processing engines, all give byte-identical documents Parquet
-and manifest.json (which holds no times)."""
+"""The default command, as a user runs it (no engine flags: trafilatura in its sandbox, the
+multi_processing engine, phase B placed automatically): it gives the same bytes run twice,
+after SIGKILL at three moments in a row and a rerun, and when the inputs are cut into other
+pieces and run on another number of workers."""
 
 from __future__ import annotations
 
@@ -20,27 +21,24 @@ import pytest
 from conftest import ROOT, SAMPLE_DIR
 
 WARCS = sorted(str(p) for p in SAMPLE_DIR.glob("*.warc.gz"))
-# The extractor runs in its sandbox, as by default: its forked children used to die now
-# and then beside a worker's busy gRPC threads, which made runs differ (see jobs/options.py).
-SETTINGS = ["output.files_per_chunk=2", "extract.extractor=resiliparse"]
-IN_MEMORY = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-CHUNKS = 2  # three WARCs, two per chunk
-MULTI = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+# Small pieces, so that each WARC is cut into several and a kill finds some committed and
+# some not (the default, 1 MiB, would leave the sample WARCs whole).
+SETTINGS = ["read.split_min_bytes=32768"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CCFORGE_PROGRESS_EVERY_S": "1"}
 
 
 class Job:
     """`python -m ccforge.jobs.run` in its own process group (its Beam workers with it),
     stdout collected line by line."""
 
-    def __init__(self, out: Path, beam_args: list[str]):
+    def __init__(self, out: Path, extra: list[str] = (), settings: list[str] = SETTINGS):
         args = [sys.executable, "-m", "ccforge.jobs.run", "--output", str(out)]
         for path in WARCS:
             args += ["--input", path]
-        for item in SETTINGS:
+        for item in settings:
             args += ["--set", item]
         self.proc = subprocess.Popen(
-            args + beam_args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True, cwd=ROOT, env=ENV,
         )
         self.lines: list[str] = []
@@ -51,7 +49,7 @@ class Job:
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def wait_for(self, condition, timeout: float = 50.0) -> None:
+    def wait_for(self, condition, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if self.proc.poll() is not None:
@@ -59,14 +57,14 @@ class Job:
             if time.monotonic() > deadline:
                 self.kill()
                 pytest.fail("timed out waiting for the moment to kill the job:\n" + "\n".join(self.lines[-20:]))
-            time.sleep(0.02)
+            time.sleep(0.01)
 
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self._reader.join(5)
 
-    def finish(self, timeout: float = 55.0) -> list[str]:
+    def finish(self, timeout: float = 120.0) -> list[str]:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -77,20 +75,17 @@ class Job:
         return self.lines
 
 
-def run_to_end(out: Path, beam_args: list[str]) -> list[str]:
-    return Job(out, beam_args).finish()
-
-
-def outputs(out: Path) -> dict[str, bytes]:
+def outputs(out: Path, with_manifest: bool = True) -> dict[str, bytes]:
     """The reproducible outputs: documents Parquet, token shards, manifest."""
     files = sorted((out / "documents").glob("*.parquet")) + sorted((out / "tokens").glob("*.parquet"))
     found = {str(p.relative_to(out)): p.read_bytes() for p in files}
-    found["manifest.json"] = (out / "manifest.json").read_bytes()
+    if with_manifest:
+        found["manifest.json"] = (out / "manifest.json").read_bytes()
     return found
 
 
 def markers(out: Path) -> list[Path]:
-    return sorted((out / "chunks").glob("*/_SUCCESS"))
+    return sorted((out / "chunks").glob("*/*/_SUCCESS"))
 
 
 def assert_same_outputs(out: Path, reference: dict[str, bytes]) -> None:
@@ -103,22 +98,32 @@ def assert_same_outputs(out: Path, reference: dict[str, bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[str, bytes]:
+def reference(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     out = tmp_path_factory.mktemp("reference")
-    lines = run_to_end(out, IN_MEMORY)
-    assert sum("phase A  chunk" in line for line in lines) == CHUNKS  # progress, a line per chunk
+    lines = Job(out).finish()
+    assert any(line.startswith("phase A") and "piece(s)" in line for line in lines)
     assert any(line.startswith("phase B") and "documents" in line for line in lines)
     found = outputs(out)
     assert any(name.startswith("documents/") for name in found) and any(n.startswith("tokens/") for n in found)
-    return found
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["pipelines"] == 2 and stats["pieces"] > len(WARCS)  # the WARCs were cut
+    assert stats["config"]["extract"]["extractor"] == "trafilatura" and stats["config"]["extract"]["timeout_s"] > 0
+    return out, found
+
+
+def test_the_default_command_gives_the_same_bytes_twice(tmp_path, reference):
+    _, found = reference
+    Job(tmp_path / "again").finish()
+    assert_same_outputs(tmp_path / "again", found)
 
 
 def test_manifest_and_parquet_hold_no_times(reference):
-    manifest = json.loads(reference["manifest.json"])
+    _, found = reference
+    manifest = json.loads(found["manifest.json"])
     assert "created" not in manifest
     assert not any("time_s" in row or "counts" in row for row in manifest["funnel"])
     assert sum(s["rows"] for s in manifest["shards"]) == manifest["funnel"][-1]["kept"] > 0
-    for name, data in reference.items():
+    for name, data in found.items():
         if name.endswith(".parquet"):
             meta = pq.ParquetFile(pa.BufferReader(data)).metadata
             keys = set((meta.metadata or {}).keys())
@@ -126,46 +131,50 @@ def test_manifest_and_parquet_hold_no_times(reference):
             assert meta.created_by.startswith("parquet-cpp-arrow")
 
 
-def test_kill_during_phase_a_then_rerun(tmp_path, reference):
+def test_killed_three_times_in_a_row_then_rerun(tmp_path, reference):
+    reference_dir, found = reference
+    pieces = json.loads((reference_dir / "stats.json").read_text())["pieces"]
     out = tmp_path / "run"
-    # killed while the first chunk is being read: nothing committed
-    job = Job(out, IN_MEMORY)
-    job.wait_for(lambda: (out / "chunks").is_dir())
-    job.kill()
-    assert not markers(out)
-    # killed right after the first chunk committed
-    job = Job(out, IN_MEMORY)
+    # 1. during phase A: some pieces committed, not all
+    job = Job(out)
     job.wait_for(lambda: len(markers(out)) >= 1)
     job.kill()
-    done = len(markers(out))
-    assert 1 <= done < CHUNKS
-    lines = run_to_end(out, IN_MEMORY)
-    skipped = [line for line in lines if "done earlier, skipped" in line]
-    assert len(skipped) == done
-    assert_same_outputs(out, reference)
-    # rerun of a finished run over what an earlier phase B might have left (other file
-    # counts, temp files) and a marker cut short: that chunk is redone, the rest skipped
-    for name in ("documents/documents-00003-of-00004.parquet", "tokens/val-00007.parquet",
-                 "documents/documents-00000-of-00001.parquet.tmp-0badf00d",
-                 "dedup/band_index/bands-00009-of-00010.parquet"):
-        (out / name).write_bytes(b"stale")
-    marker = markers(out)[0]
-    marker.write_text(marker.read_text()[:20])
-    lines = run_to_end(out, IN_MEMORY)
-    assert sum("done earlier, skipped" in line for line in lines) == CHUNKS - 1
-    assert_same_outputs(out, reference)
-    assert not list(out.rglob("*.tmp-*")) and not (out / "dedup/band_index/bands-00009-of-00010.parquet").exists()
-
-
-def test_kill_during_phase_b_then_rerun_on_multi_processing(tmp_path, reference):
-    """Also the determinism check across engines: this run is multi_processing."""
-    out = tmp_path / "run"
-    job = Job(out, MULTI)
-    job.wait_for(lambda: any(line.startswith("phase B") for line in job.lines))
-    written = [out / "documents", out / "tokens", out / "dedup"]
+    committed = {path: path.stat().st_mtime_ns for path in markers(out)}
+    assert 1 <= len(committed) < pieces and not (out / "chunks" / "_phase_a.json").exists()
+    # 2. at the end of phase A: its summary written, phase B not begun
+    job = Job(out)
+    job.wait_for(lambda: (out / "chunks" / "_phase_a.json").exists())
+    job.kill()
+    assert len(markers(out)) == pieces
+    assert {path: path.stat().st_mtime_ns for path in committed} == committed  # not redone
+    # 3. during phase B: some of its outputs on disk, no manifest
+    job = Job(out)
+    written = [out / "documents", out / "tokens", out / "_spill", out / "dedup"]
     job.wait_for(lambda: any(d.is_dir() and any(d.rglob("*")) for d in written))
     job.kill()
-    assert len(markers(out)) == CHUNKS and not (out / "manifest.json").exists()
-    lines = run_to_end(out, MULTI)
-    assert sum("done earlier, skipped" in line for line in lines) == CHUNKS
-    assert_same_outputs(out, reference)
+    assert not (out / "manifest.json").exists()
+    # 4. to the end
+    lines = Job(out).finish()
+    assert any(f"{pieces} done earlier" in line for line in lines)
+    assert_same_outputs(out, found)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["pieces_done_before"] == pieces
+    reference_stats = json.loads((reference_dir / "stats.json").read_text())
+    assert [row["kept"] for row in stats["stages"]] == [row["kept"] for row in reference_stats["stages"]]
+    assert not list(out.rglob("*.tmp-*")) and not (out / "_spill").exists()
+    # every piece directory holds its marker and the files it names, nothing else
+    for marker in markers(out):
+        named = {entry["name"] for entry in json.loads(marker.read_text())["files"]} | {"_SUCCESS"}
+        assert {p.name for p in marker.parent.iterdir()} == named
+
+
+def test_other_cuts_and_worker_counts_give_the_same_documents_and_shards(tmp_path, reference):
+    reference_dir, found = reference
+    out = tmp_path / "one-worker"
+    Job(out, ["--direct_num_workers=1"], settings=["read.split_min_bytes=65536"]).finish()
+    pieces = json.loads((out / "stats.json").read_text())["pieces"]
+    assert pieces != json.loads((reference_dir / "stats.json").read_text())["pieces"]  # cut otherwise
+    got = outputs(out, with_manifest=False)
+    assert got == {name: data for name, data in found.items() if name != "manifest.json"}
+    manifest, expected = json.loads((out / "manifest.json").read_text()), json.loads(found["manifest.json"])
+    assert manifest["shards"] == expected["shards"] and manifest["funnel"] == expected["funnel"]

@@ -40,7 +40,7 @@ def run(inputs: list[str], out: Path) -> dict:
 
 def phase_a_ids(out: Path) -> Counter:
     ids: Counter = Counter()
-    for path in (out / "chunks").glob("*/*.parquet"):
+    for path in (out / "chunks").glob("*/*/*.parquet"):
         ids.update(pq.read_table(path, columns=["id"]).column("id").to_pylist())
     return ids
 

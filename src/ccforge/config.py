@@ -41,7 +41,6 @@ class OutputConfig:
     target_file_bytes: int = 256 * 1024 * 1024  # documents Parquet files roll over at this size
     compression: str = "zstd"
     write_rejects: bool = False  # OUT/rejects/<stage>/ with the drop reason per document
-    files_per_chunk: int = 64  # WARCs per phase-A chunk (the unit of resumption)
     # On the local runner, phase B runs inside the driver process when phase A kept less
     # text than this (characters): starting worker processes and moving rows between them
     # costs more than a second core gains on small runs (bench WARC: 5.1 s against 7.4 s).

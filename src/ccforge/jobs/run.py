@@ -2,23 +2,25 @@
 
 `python -m ccforge.jobs.run --input SPEC --output DIR [...]` is the same as `ccforge run`.
 
-Phase A runs once per chunk of WARCs and commits each chunk with a `_SUCCESS`
-marker (written last, atomically), so rerunning the same command skips finished
-chunks; a chunk without a marker, or whose marker was made with other phase-A
-settings, is cleared and done again. Phase B then runs over all chunks; it first
-clears what an earlier or interrupted phase B left (documents, tokens, band index,
-manifest, stats), so killing the job at any moment and rerunning it gives the same
-documents and manifest as an uninterrupted run.
+The driver is thin: it resolves the inputs (listing them, never opening them), submits
+two pipelines and writes the run's summary. Phase A (pipeline/phase_a.py) is one pipeline
+over every piece of every input; it cuts the inputs into pieces itself and commits each
+piece with a marker, so rerunning the same command after a kill does only the pieces
+without one (pipeline/pieces.py). Phase B (pipeline/phase_b.py) is one more pipeline over
+the committed pieces: dedup, PII, tokenization and the outputs; it first clears what an
+earlier or interrupted phase B left (documents, tokens, band index, manifest, stats), so
+killing the job at any moment and rerunning it gives the same bytes as an uninterrupted run.
 
-The manifest holds nothing that depends on timing (no creation time, no stage
-times): the same inputs and config give the same bytes. Times go to stats.json.
+The manifest holds nothing that depends on timing (no creation time, no stage times):
+the same inputs and config give the same bytes. Times go to stats.json.
 
-Everything the driver writes goes through Beam's FileSystems, so the run directory
-may be local, gs:// or s3://.
+Everything the driver writes goes through Beam's FileSystems, so the run directory may
+be local, gs:// or s3://.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,7 +28,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from apache_beam.io.filesystems import FileSystems
@@ -42,10 +43,11 @@ from ccforge.jobs.options import (
     worker_count,
     worker_logs_to,
 )
-from ccforge.pipeline import parquet_io
-from ccforge.pipeline.metrics import TEXT_CHARS, counters_from_result, string_sets_from_result
-from ccforge.pipeline.phase_a import build_phase_a
+from ccforge.jobs.progress import LocalProgress, duration, phase_a_line, say, watch_remote
+from ccforge.pipeline.metrics import counters_from_result
+from ccforge.pipeline.phase_a import build_phase_a, pieces_per_input
 from ccforge.pipeline.phase_b import build_phase_b
+from ccforge.pipeline.pieces import CHUNKS_DIR, prepare_chunks_dir, summary_path
 from ccforge.pipeline.spill import range_bits
 from ccforge.pipeline.stats import (
     add_counters,
@@ -60,7 +62,7 @@ from ccforge.read.specs import resolve_inputs
 
 log = logging.getLogger("ccforge")
 
-# Settings that cannot change what phase A writes; changing them keeps finished chunks.
+# Settings that cannot change what phase A writes; changing them keeps committed pieces.
 _NOT_PHASE_A = ("pii", "tokenize", "name")
 _NOT_PHASE_A_READ = ("retries", "backoff_s", "timeout_s", "cc_base_url")
 # What phase B writes, cleared before it runs (a killed phase B leaves some of it).
@@ -69,26 +71,8 @@ _PHASE_B_DIRS = ("documents", "tokens", "dedup/band_index", _SPILL_DIR)
 _PHASE_B_FILES = ("manifest.json", "stats.json", "report.html")
 
 
-@dataclass
-class Chunk:
-    """A group of input WARCs: phase A's unit of work and of resumption."""
-
-    index: int
-    files: list[tuple[str, str]]  # (path or URL, crawl id)
-    key: str = field(init=False)
-
-    def __post_init__(self):
-        digest = stable_hash64("\n".join(path for path, _ in self.files), "chunk")
-        self.key = f"chunk-{self.index:05d}-{digest:016x}"
-
-
-def make_chunks(files: list[tuple[str, str]], files_per_chunk: int) -> list[Chunk]:
-    size = max(1, files_per_chunk)
-    return [Chunk(i, files[start:start + size]) for i, start in enumerate(range(0, len(files), size))]
-
-
 def phase_a_fingerprint(config: RunConfig) -> str:
-    """A hash of the settings phase A's output depends on (stored in each chunk's marker)."""
+    """A hash of the settings phase A's output depends on (stored in each piece's marker)."""
     settings = config.to_dict()
     for section in _NOT_PHASE_A:
         settings.pop(section, None)
@@ -99,77 +83,61 @@ def phase_a_fingerprint(config: RunConfig) -> str:
     return f"{stable_hash64(json.dumps(settings, sort_keys=True, default=str), 'phase-a'):016x}"
 
 
-def say(text: str, end: str = "\n") -> None:
-    """Progress for the person running the job, on stdout (Beam's logs go elsewhere)."""
-    print(text, end=end, flush=True)
-
-
-def run_phase_a(chunk: Chunk, config: RunConfig, run_dir: str, beam_args: list[str],
+def run_phase_a(files: list[tuple[str, str]], config: RunConfig, run_dir: str, beam_args: list[str],
                 fingerprint: str | None = None) -> dict:
-    """Runs phase A for one chunk unless a valid `_SUCCESS` marker exists; returns the marker.
-
-    The returned marker has `"skipped": True` when the chunk was done earlier.
-    """
+    """Runs phase A's one pipeline over every pending piece; returns its summary (counts of
+    every piece of the run, committed now or earlier, text_chars, failed_inputs, pieces)."""
     fingerprint = fingerprint or phase_a_fingerprint(config)
-    chunk_dir = f"{run_dir}/chunks/{chunk.key}"
-    marker = f"{chunk_dir}/_SUCCESS"
-    done = _read_marker(marker)
-    if done is not None:
-        if done.get("failed_inputs"):
-            log.info("chunk %s had unreadable inputs, running it again", chunk.key)
-        elif done.get("config") != fingerprint:
-            log.info("chunk %s was made with other settings, running it again", chunk.key)
-        else:
-            return {**done, "skipped": True}
-    remove_tree(chunk_dir)  # what a crashed or outdated attempt left
-    rejects_to = f"{run_dir}/rejects/{{stage}}/{chunk.key}"  # OUT/rejects/<stage>/, a prefix per chunk
-    remove_matching(f"{run_dir}/rejects/*/{chunk.key}-*")
-    started = time.time()
+    chunks_dir = f"{run_dir}/{CHUNKS_DIR}"
+    if prepare_chunks_dir(chunks_dir, fingerprint, remove_tree):
+        remove_tree(f"{run_dir}/rejects")  # they belong to the pieces just cleared
+        say("phase A  the settings changed since the last run into this directory: its pieces are redone")
+    summary_file = summary_path(chunks_dir)
+    if FileSystems.exists(summary_file):
+        FileSystems.delete([summary_file])
     options = pipeline_options(beam_args)
+    local = is_local(options)
+    progress_dir = tempfile.mkdtemp(prefix="ccforge-progress-") if local else None
+    started = time.time()
     pipeline = new_pipeline(options)
-    paths = build_phase_a(
-        pipeline, chunk.files, config, chunk_dir,
-        min_splits=worker_count(options) * 4,
-        rejects_to=rejects_to if config.output.write_rejects else None,
+    build_phase_a(
+        pipeline, files, config, chunks_dir, fingerprint,
+        pieces=pieces_per_input(worker_count(options), len(files)),
+        rejects_dir=f"{run_dir}/rejects" if config.output.write_rejects else None,
+        progress_dir=progress_dir,
     )
-    listed = f"{chunk_dir}/_files.json"
-    _ = paths | "list files" >> _write_list(listed)
-    result = run_pipeline(pipeline, run_dir, is_local(options))
-    files = read_json(listed)["items"] if FileSystems.exists(listed) else []
-    done = {
-        "chunk": chunk.key,
-        "config": fingerprint,
-        "inputs": [path for path, _ in chunk.files],
-        "files": sorted(files),
-        "counters": counters_from_result(result),
-        "failed_inputs": string_sets_from_result(result).get("failed_inputs", []),
-        "elapsed_s": round(time.time() - started, 3),
-    }
-    write_json(marker, done)  # last: the chunk counts as done only now
-    return done
-
-
-def _read_marker(path: str) -> dict | None:
-    """A chunk's marker, or None when absent or unreadable (a write cut short by a kill)."""
-    if not FileSystems.exists(path):
-        return None
+    known_bytes = sum(os.path.getsize(path) for path, _ in files if is_local_path(path) and os.path.isfile(path))
     try:
-        return read_json(path)
-    except (ValueError, OSError):
-        return None
+        run_pipeline(pipeline, run_dir, options, "phase A", progress_dir,
+                     lambda totals, elapsed: phase_a_line(totals, elapsed, known_bytes))
+    finally:
+        if progress_dir:
+            shutil.rmtree(progress_dir, ignore_errors=True)
+    summary = read_json(summary_file)
+    counts = summary["counts"]
+    earlier = f", {summary['pieces_done_before']} done earlier" if summary["pieces_done_before"] else ""
+    say(f"phase A  {len(files)} input(s), {summary['pieces']} piece(s){earlier}: {counts.get('read:in', 0):,} records"
+        f" -> {counts.get('dedup_keys:kept', 0):,} documents ({duration(time.time() - started)})")
+    return summary
 
 
-def run_pipeline(pipeline, run_dir: str, local: bool = True):
-    """Runs to the end. Local worker logs go to RUN/logs/beam.log unless verbose; a
-    remote runner's own progress messages are left alone."""
+def run_pipeline(pipeline, run_dir: str, options, label: str, progress_dir: str | None = None,
+                 line=None):
+    """Runs to the end, showing progress. Local worker logs go to RUN/logs/beam.log unless
+    verbose; a remote runner's own progress messages are left alone."""
+    local = is_local(options)
     log_path = None
     if local and not logging.getLogger("apache_beam").isEnabledFor(logging.INFO):
         log_path = f"{run_dir}/logs/beam.log" if is_local_path(run_dir) else f"{tempfile.gettempdir()}/ccforge-beam.log"
     with worker_logs_to(log_path):
+        if local:
+            shown = LocalProgress(progress_dir, label, line) if progress_dir and line else contextlib.nullcontext()
+            with shown:
+                result = pipeline.run()
+                result.wait_until_finish()
+            return result
         result = pipeline.run()
-        job_id = getattr(result, "job_id", None)
-        if not local and callable(job_id):
-            say(f"  remote job {job_id()} started; waiting for it to finish")
+        watch_remote(result, label, options)
         result.wait_until_finish()
     return result
 
@@ -202,24 +170,18 @@ def phase_b_options(beam_args: list[str], config: RunConfig, text_chars: int):
     return options
 
 
-def phase_a_text_chars(chunk_markers: list[dict]) -> int:
-    """Characters of text phase A kept: a counter, so the same however a runner split the work."""
-    return sum(int(m["counters"].get(TEXT_CHARS, 0)) for m in chunk_markers)
-
-
-def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_args: list[str],
-                text_chars: int = 0) -> tuple[dict, list]:
+def run_phase_b(files: list[tuple[str, str]], config: RunConfig, run_dir: str, beam_args: list[str],
+                fingerprint: str, text_chars: int = 0) -> tuple[dict, list]:
     """`text_chars` (phase A's kept text) sizes the outputs: documents files, key ranges,
     and whether phase B runs inside the driver."""
     options = phase_b_options(beam_args, config, text_chars)
     pipeline = new_pipeline(options)
-    pieces = parquet_io.row_groups(chunk_files)
     # The local engine's shuffle keeps everything in memory: its outputs go through spill files.
     spill_dir = None
     if is_local(options):
         spill_dir = f"{run_dir}/{_SPILL_DIR}" if is_local_path(run_dir) else tempfile.mkdtemp(prefix="ccforge-spill-")
     document_files, shard_infos = build_phase_b(
-        pipeline, pieces, config, run_dir,
+        pipeline, files, config, run_dir, f"{run_dir}/{CHUNKS_DIR}", fingerprint,
         num_document_files=document_file_count(text_chars, config.output.target_file_bytes),
         rejects_to=f"{run_dir}/rejects/{{stage}}/phase-b" if config.output.write_rejects else None,
         spill_to=(spill_dir, range_bits(text_chars)) if spill_dir else None,
@@ -229,7 +191,7 @@ def run_phase_b(chunk_files: list[str], config: RunConfig, run_dir: str, beam_ar
     if shard_infos is not None:
         _ = shard_infos | "list shards" >> _write_list(shards_list)
     try:
-        result = run_pipeline(pipeline, run_dir, is_local(options))
+        result = run_pipeline(pipeline, run_dir, options, "phase B")
     finally:
         if spill_dir:
             shutil.rmtree(spill_dir, ignore_errors=True)
@@ -258,36 +220,27 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
     run_dir = run_dir.rstrip("/")
     files = resolve_inputs(inputs, config.read, max_files=max_files)
     check_remote_settings(files, run_dir, config, beam_args)
-    chunks = make_chunks(files, config.output.files_per_chunk)
     fingerprint = phase_a_fingerprint(config)
-    counters: dict[str, int] = {}
-    markers: list[dict] = []
-    chunk_files: list[str] = []
-    failed_inputs: list[str] = []
-    for chunk in chunks:
-        say(f"phase A  chunk {chunk.index + 1}/{len(chunks)}  {len(chunk.files)} WARC(s) ", end="")
-        done = run_phase_a(chunk, config, run_dir, beam_args, fingerprint)
-        say(_chunk_summary(done))
-        markers.append(done)
-        add_counters(counters, done["counters"])
-        chunk_files.extend(done["files"])
-        failed_inputs.extend(done.get("failed_inputs", []))
+    summary = run_phase_a(files, config, run_dir, beam_args, fingerprint)
+    counters = dict(summary["counts"])
+    failed_inputs = summary["failed_inputs"]
     for url in failed_inputs:
         log.error("could not read %s after %d retries; its records are missing (rerun to retry)",
                   url, config.read.retries)
     phase_a_s = time.time() - started
     clear_phase_b_outputs(run_dir)
     shards: list = []
-    if chunk_files:
-        say(f"phase B  dedup, PII, tokenize over {len(chunk_files)} chunk file(s) ", end="")
+    pipelines = 1
+    if counters.get("dedup_keys:kept", 0):
         phase_b_started = time.time()
-        phase_b_counters, shards = run_phase_b(chunk_files, config, run_dir, beam_args,
-                                               text_chars=phase_a_text_chars(markers))
+        phase_b_counters, shards = run_phase_b(files, config, run_dir, beam_args, fingerprint,
+                                               text_chars=summary["text_chars"])
+        pipelines += 1
         add_counters(counters, phase_b_counters)
         kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))
         tokens = sum(int(s["tokens"]) for s in shards)
-        say(f"... {kept if kept is not None else '?'} documents, {tokens} tokens in {len(shards)} shard(s)"
-            f" ({time.time() - phase_b_started:.1f} s)")
+        say(f"phase B  dedup, PII, tokenize: {kept if kept is not None else '?'} documents, {tokens:,} tokens"
+            f" in {len(shards)} shard(s) ({duration(time.time() - phase_b_started)})")
     funnel = build_funnel(counters, config)
     broken = check_funnel(funnel)
     if broken:  # an internal error, never the user's: say so loudly but keep the outputs
@@ -296,6 +249,9 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         "stages": funnel,
         "inputs": [path for path, _ in files],
         "failed_inputs": failed_inputs,
+        "pieces": summary["pieces"],
+        "pieces_done_before": summary["pieces_done_before"],
+        "pipelines": pipelines,
         "config": config.to_dict(),
         "started": started_at,
         "finished": _now(),
@@ -307,17 +263,6 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         write_run_manifest(run_dir, shards, config, funnel)
     write_run_report(run_dir)
     return stats
-
-
-def _chunk_summary(done: dict) -> str:
-    counters = done["counters"]
-    records = counters.get("read:in", 0)
-    kept = counters.get("dedup_keys:kept", 0)
-    text = f"... {records} records -> {kept} documents"
-    if done.get("skipped"):
-        return text + " (done earlier, skipped)"
-    failed = len(done.get("failed_inputs", []))
-    return text + f" ({done['elapsed_s']:.1f} s" + (f", {failed} unreadable input(s))" if failed else ")")
 
 
 def write_run_manifest(run_dir: str, shards: list[dict], config: RunConfig, funnel: list[dict]) -> None:

@@ -10,40 +10,53 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 
 NAMESPACE = "ccforge"
-# Characters of text phase A wrote (not a stage, so not in the funnel): sizes phase B's
-# documents files from what was kept, not from how a runner happened to split the files.
-TEXT_CHARS = "phase_a:text_chars"
 
 
 class StageCounters:
-    """Counters of one stage. Create it in `DoFn.setup()` (Beam counters are cheap handles)."""
+    """Counters of one stage. Create it in `DoFn.setup()` (Beam counters are cheap handles).
 
-    def __init__(self, stage: str):
+    Every count goes to a Beam counter (live progress on a runner's console) and, when
+    `tally` is set, to that dict too: phase A keeps one tally per piece in the piece's
+    marker, so a resumed run's funnel counts each piece exactly once.
+    """
+
+    def __init__(self, stage: str, tally: dict[str, int] | None = None):
         self.stage = stage
+        self.tally = tally
         self._in = beam.metrics.Metrics.counter(NAMESPACE, f"{stage}:in")
         self._kept = beam.metrics.Metrics.counter(NAMESPACE, f"{stage}:kept")
-        self._dropped: dict[str, beam.metrics.metricbase.Counter] = {}
+        self._others: dict[str, beam.metrics.metricbase.Counter] = {}
 
     def seen(self, n: int = 1) -> None:
         self._in.inc(n)
+        self._add("in", n)
 
     def kept(self, n: int = 1) -> None:
         self._kept.inc(n)
+        self._add("kept", n)
 
     def dropped(self, reason: str, n: int = 1) -> None:
-        counter = self._dropped.get(reason)
-        if counter is None:
-            counter = beam.metrics.Metrics.counter(NAMESPACE, f"{self.stage}:dropped:{reason}")
-            self._dropped[reason] = counter
-        counter.inc(n)
+        self._count(f"dropped:{reason}", n)
 
     def busy(self, seconds: float) -> None:
         """Time spent inside the stage, summed over workers (`time_ms` in stats.json)."""
-        beam.metrics.Metrics.counter(NAMESPACE, f"{self.stage}:time_ms").inc(int(seconds * 1000))
+        self._count("time_ms", int(seconds * 1000))
 
     def extra(self, name: str, n: int = 1) -> None:
         """A count that is not part of the funnel (e.g. `pii:found:email`)."""
-        beam.metrics.Metrics.counter(NAMESPACE, f"{self.stage}:{name}").inc(n)
+        self._count(name, n)
+
+    def _count(self, name: str, n: int) -> None:
+        counter = self._others.get(name)
+        if counter is None:
+            counter = self._others[name] = beam.metrics.Metrics.counter(NAMESPACE, f"{self.stage}:{name}")
+        counter.inc(n)
+        self._add(name, n)
+
+    def _add(self, name: str, n: int) -> None:
+        if self.tally is not None:
+            key = f"{self.stage}:{name}"
+            self.tally[key] = self.tally.get(key, 0) + n
 
 
 def counters_from_result(result) -> dict[str, int]:

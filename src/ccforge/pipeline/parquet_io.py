@@ -21,7 +21,6 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from ccforge.document import Document
 from ccforge.hashing import file_index
-from ccforge.pipeline.metrics import NAMESPACE, TEXT_CHARS
 from ccforge.pipeline.output_files import (
     KEY,
     AtomicFile,
@@ -113,19 +112,78 @@ def keyed_document_row(doc: Document) -> dict:
     return {**document_row(doc), KEY: document_key(doc.id)}
 
 
-class WriteParquetBundles(beam.DoFn):
-    """Writes rows as they come, a file per `target_bytes` of text or per bundle.
+class PartsWriter:
+    """Rows in, Parquet files out under `directory`, written as they come.
 
-    Used for phase-A chunks, where order does not matter (phase B sorts what it
-    reads), and for the band index; yields the path of every file it finished and counts
-    the characters of text written (`TEXT_CHARS`, for rows with a text), which sizes
-    phase B's output the same on every run.
-
-    Rows are held only until `row_group_bytes` of text have gathered, then written as
-    one row group of the open file: memory stays at one row group however large the
-    files or bundles grow (a runner may put a whole chunk in one bundle). Row groups
-    are also phase B's unit of parallel reading.
+    Rows are held only until `row_group_bytes` of text have gathered, then written as one
+    row group of the open file; a new file starts after `target_bytes`. Memory stays at
+    one row group however many rows come. Row groups are also phase B's unit of parallel
+    reading. Each file is written under a temporary name and renamed when complete.
     """
+
+    def __init__(self, directory: str, schema: pa.Schema, target_bytes: int, compression: str,
+                 name_of, row_group_bytes: int = ROW_GROUP_BYTES):
+        self.directory = directory
+        self.schema = schema
+        self.target_bytes = target_bytes
+        self.compression = compression
+        self.name_of = name_of  # file index -> file name
+        self.row_group_bytes = min(row_group_bytes, target_bytes)
+        self.text_chars = 0
+        self.finished: list[dict] = []  # {"name", "rows", "row_groups"} of every closed file
+        self._rows: list[dict] = []
+        self._group_bytes = 0
+        self._file_bytes = 0
+        self._file = None  # (AtomicFile, ParquetWriter, entry) of the open file
+
+    def add(self, row: dict) -> str | None:
+        """Adds one row; returns the path of a file this row completed, if any."""
+        self._rows.append(row)
+        text_chars = len(row["text"]) if "text" in row else 0
+        self.text_chars += text_chars
+        size = text_chars + 256
+        self._group_bytes += size
+        self._file_bytes += size
+        if self._group_bytes >= self.row_group_bytes:
+            self._write_row_group()
+        if self._file_bytes >= self.target_bytes:
+            return self._close_file()
+        return None
+
+    def close(self) -> str | None:
+        """Finishes the open file (if any rows came since the last); returns its path."""
+        if self._rows or self._file is not None:
+            return self._close_file()
+        return None
+
+    def _write_row_group(self) -> None:
+        if not self._rows:
+            return
+        if self._file is None:
+            name = self.name_of(len(self.finished))
+            output = AtomicFile(FileSystems.join(self.directory, name))
+            writer = pq.ParquetWriter(output.stream, self.schema, compression=self.compression)
+            self._file = (output, writer, {"name": name, "rows": 0, "row_groups": 0})
+        output, writer, entry = self._file
+        writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+        entry["rows"] += len(self._rows)
+        entry["row_groups"] += 1
+        self._rows, self._group_bytes = [], 0
+
+    def _close_file(self) -> str:
+        self._write_row_group()
+        output, writer, entry = self._file
+        writer.close()
+        output.commit()
+        self.finished.append(entry)
+        self._file, self._file_bytes = None, 0
+        return output.path
+
+
+class WriteParquetBundles(beam.DoFn):
+    """Writes rows as they come (PartsWriter), a file per `target_bytes` of text or per
+    bundle, under unique names; yields the path of every file it finished. Used for the
+    band index, where order does not matter."""
 
     def __init__(self, directory: str, schema: pa.Schema, to_row, target_bytes: int, compression: str,
                  row_group_bytes: int = ROW_GROUP_BYTES):
@@ -134,51 +192,21 @@ class WriteParquetBundles(beam.DoFn):
         self.to_row = to_row
         self.target_bytes = target_bytes
         self.compression = compression
-        self.row_group_bytes = min(row_group_bytes, target_bytes)
-
-    def setup(self):
-        self._text_chars = beam.metrics.Metrics.counter(NAMESPACE, TEXT_CHARS)
+        self.row_group_bytes = row_group_bytes
 
     def start_bundle(self):
-        self._rows: list[dict] = []
-        self._group_bytes = 0
-        self._file_bytes = 0
-        self._file = None  # (AtomicFile, ParquetWriter) of the open file
+        self._writer = PartsWriter(self.directory, self.schema, self.target_bytes, self.compression,
+                                   lambda _: f"part-{uuid.uuid4().hex}.parquet", self.row_group_bytes)
 
     def process(self, element):
-        row = self.to_row(element)
-        self._rows.append(row)
-        text_chars = len(row["text"]) if "text" in row else 0
-        if text_chars:
-            self._text_chars.inc(text_chars)
-        size = text_chars + 256
-        self._group_bytes += size
-        self._file_bytes += size
-        if self._group_bytes >= self.row_group_bytes:
-            self._write_row_group()
-        if self._file_bytes >= self.target_bytes:
-            yield self._close_file()
+        done = self._writer.add(self.to_row(element))
+        if done is not None:
+            yield done
 
     def finish_bundle(self):
-        if self._rows or self._file is not None:
-            yield WindowedValue(self._close_file(), MIN_TIMESTAMP, [GlobalWindow()])
-
-    def _write_row_group(self) -> None:
-        if not self._rows:
-            return
-        if self._file is None:
-            output = AtomicFile(FileSystems.join(self.directory, f"part-{uuid.uuid4().hex}.parquet"))
-            self._file = (output, pq.ParquetWriter(output.stream, self.schema, compression=self.compression))
-        self._file[1].write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-        self._rows, self._group_bytes = [], 0
-
-    def _close_file(self) -> str:
-        self._write_row_group()
-        output, writer = self._file
-        writer.close()
-        output.commit()
-        self._file, self._file_bytes = None, 0
-        return output.path
+        done = self._writer.close()
+        if done is not None:
+            yield WindowedValue(done, MIN_TIMESTAMP, [GlobalWindow()])
 
 
 class WriteDocuments(beam.PTransform):

@@ -1,7 +1,19 @@
-"""Phase A, per chunk of WARCs: read -> per-document filters -> dedup keys -> chunk Parquet.
+"""Phase A: ONE pipeline over every pending piece of every input.
 
-Embarrassingly parallel: no shuffle but the Reshuffle that spreads byte ranges of
-the WARCs over the workers.
+    inputs -> spread -> plan pieces (size, cut, skip committed) -> spread -> process pieces -> summary
+
+The driver hands over the list of inputs and nothing else: sizing and cutting each WARC
+into byte ranges (pieces) happens here, on the workers, so 90,000 WARCs start without the
+driver probing any of them. A piece is read, run through every phase-A stage in flow
+order (one StageChain, per document), given its dedup keys and written as Parquet with a
+marker last (pipeline/pieces.py): the piece is the unit that commits, so a rerun does
+only what has no valid marker. The stages run inside the piece's DoFn rather than as
+Beam steps of their own because a piece can commit only once all its documents are
+through every stage, and only one call sees them all.
+
+The summary (`chunks/_phase_a.json`) adds up every piece's counts from its marker,
+whether it was done now or by an earlier run, so the funnel of a resumed run is the
+funnel of an uninterrupted one; it also gives the text volume that sizes phase B.
 """
 
 from __future__ import annotations
@@ -14,90 +26,288 @@ import apache_beam as beam
 
 from ccforge.config import RunConfig
 from ccforge.dedup.keys import DedupKeys
-from ccforge.document import Drop
-from ccforge.pipeline.adapter import ApplyStage
+from ccforge.document import Document, Drop
+from ccforge.pipeline.adapter import StageChain, reject_record
 from ccforge.pipeline.metrics import NAMESPACE, StageCounters
-from ccforge.pipeline.parquet_io import CHUNK_SCHEMA, WriteParquetBundles, chunk_row
-from ccforge.read.reader import ReadConfig, ReadError, WarcSplit, plan_splits, read_split
+from ccforge.pipeline.output_files import AtomicFile
+from ccforge.pipeline.parquet_io import CHUNK_SCHEMA, PartsWriter, chunk_row
+from ccforge.pipeline.pieces import (
+    Piece,
+    commit_piece,
+    new_attempt,
+    part_name,
+    read_marker,
+    read_plan,
+    summary_path,
+    write_plan,
+)
+from ccforge.pipeline.progress import ProgressFile
+from ccforge.pipeline.stats import add_counters, write_json
+from ccforge.read.reader import ReadConfig, ReadError, WarcSplit, read_split, sized_splits
 from ccforge.stages import phase_a_stages
 
-CHUNK_FILE_BYTES = 64 * 1024 * 1024
-# The local runner deals byte ranges out to its workers before any is read, so a worker
-# that drew slow pages finishes last while the others idle. Cutting each WARC into
-# TAIL_SPLITS times as many ranges (read.split_min_bytes still bounds them) evens out
-# what each worker draws: on the bench WARC the gap between workers fell from ~2.6 s
-# to ~0.4 s. A range costs one seek and a probe.
+PIECE_FILE_BYTES = 64 * 1024 * 1024  # text per Parquet file of a piece
+# The local runner deals pieces out to its workers before any is read, so a worker that
+# drew slow pages finishes last while the others idle. Cutting each WARC into TAIL_SPLITS
+# times as many ranges as there are workers (read.split_min_bytes still bounds them)
+# evens out what each worker draws: on the bench WARC the gap between workers fell from
+# ~2.6 s to ~0.4 s. A range costs one seek and a probe.
 TAIL_SPLITS = 4
 FAILED_INPUTS = beam.metrics.Metrics.string_set(NAMESPACE, "failed_inputs")
 log = logging.getLogger(__name__)
 
 
-def plan_or_whole(file: tuple[str, str], config: ReadConfig, min_splits: int) -> list[WarcSplit]:
-    """Byte ranges of one WARC; if it can't even be sized, one range, whose read reports it."""
-    url, dump = file
-    try:
-        return plan_splits(url, config, min_splits, dump=dump)
-    except ReadError:
-        return [WarcSplit(url, 0, None, dump)]
+def pieces_per_input(workers: int, inputs: int) -> int:
+    """How many ranges to cut each input into so that every worker has several to draw:
+    a single WARC is cut finely, a crawl's thousands of WARCs hardly at all (read.split_*
+    bounds still apply)."""
+    return max(1, -(-workers * TAIL_SPLITS // max(1, inputs)))
 
 
-class ReadWarcSplit(beam.DoFn):
-    """One byte range of one WARC -> Documents, counting the `read` funnel row."""
+class PlanPieces(beam.DoFn):
+    """(url, dump) -> the input's pending pieces; committed ones go to the `done` output as
+    summaries. The cut is kept in the input's plan, so a rerun cuts it the same way."""
 
-    def __init__(self, config: ReadConfig):
+    DONE = "done"
+
+    def __init__(self, config: ReadConfig, chunks_dir: str, fingerprint: str, pieces: int,
+                 progress_dir: str | None = None):
         self.config = config
+        self.chunks_dir = chunks_dir
+        self.fingerprint = fingerprint
+        self.pieces = pieces
+        self.progress_dir = progress_dir
 
     def setup(self):
-        self.counters = StageCounters("read")
+        self.progress = ProgressFile(self.progress_dir)
 
-    def process(self, split: WarcSplit):
-        records = read_split(split, self.config)
-        busy = 0.0
-        began = time.perf_counter()
-        seen = 0
-        while True:
-            # time only the reading: downstream stages run inside `yield`
-            started = time.perf_counter()
+    def process(self, item: tuple[str, str]):
+        url, dump = item
+        ranges, size = read_plan(self.chunks_dir, url), None
+        if ranges is None:
             try:
-                item = next(records, None)
-            except ReadError as exc:  # unreachable after retries: report it by name, go on
-                log.error("%s", exc)
-                FAILED_INPUTS.add(split.url)
-                item = Drop("unreadable_input")
-                records = iter(())
-            busy += time.perf_counter() - started
-            if item is None:
-                break
-            seen += 1
-            self.counters.seen()
-            if isinstance(item, Drop):
-                self.counters.dropped(item.reason)
+                size, splits = sized_splits(url, self.config, self.pieces, dump)
+                ranges = [(split.start, split.end) for split in splits]
+                write_plan(self.chunks_dir, url, ranges, size)
+            except ReadError:  # cannot be sized: one piece, whose read reports the error
+                ranges = [(0, None)]
+        done = 0
+        for start, end in ranges:
+            piece = Piece(url, dump, start, end)
+            marker = read_marker(self.chunks_dir, piece, self.fingerprint)
+            if marker is None:
+                yield piece
             else:
-                self.counters.kept()
+                done += 1
+                yield beam.pvalue.TaggedOutput(self.DONE, piece_summary(marker, done_before=True))
+        self.progress.add(planned_bytes=size or 0, planned_pieces=len(ranges), pieces_done_before=done)
+        self.progress.flush(force=True)
+
+    def teardown(self):
+        self.progress.flush(force=True)
+
+
+class ProcessPiece(beam.DoFn):
+    """Piece -> its summary, after its documents are written and its marker committed.
+
+    An input that cannot be read (after the reader's retries) commits nothing: the piece
+    is reported in `failed_inputs` and the next run tries it again.
+    """
+
+    def __init__(self, config: RunConfig, chunks_dir: str, fingerprint: str, rejects_dir: str | None = None,
+                 progress_dir: str | None = None):
+        self.config = config
+        self.chunks_dir = chunks_dir
+        self.fingerprint = fingerprint
+        self.rejects_dir = rejects_dir
+        self.progress_dir = progress_dir
+
+    def setup(self):
+        keys = DedupKeys(self.config.exact_dedup, self.config.minhash_dedup)
+        self.chain = StageChain([*phase_a_stages(self.config), keys])
+        self.chain.setup()
+        self.read_counters = StageCounters("read")
+        self.progress = ProgressFile(self.progress_dir)
+
+    def process(self, piece: Piece):
+        tally: dict[str, int] = {}
+        attempt = new_attempt()
+        directory = piece.directory(self.chunks_dir)
+        parts = PartsWriter(directory, CHUNK_SCHEMA, PIECE_FILE_BYTES, self.config.output.compression,
+                            lambda index: part_name(attempt, index))
+        rejects = PieceRejects(self.rejects_dir, piece, attempt) if self.rejects_dir else None
+        self.chain.start(tally, rejects.add if rejects else None)
+        self.read_counters.tally = tally
+        reading = PieceReading(piece, self.progress)
+        began = time.perf_counter()
+        try:
+            for doc in self.chain.run(self._documents(piece, reading)):
+                parts.add(chunk_row(doc))
+                self.progress.add(documents=1)
+            parts.close()
+        except ReadError as exc:
+            log.error("%s", exc)
+            FAILED_INPUTS.add(piece.url)
+            self.progress.add(failed_pieces=1)
+            yield failed_summary(piece)
+            return
+        self.chain.finish()
+        self.read_counters.busy(reading.busy_s)
+        self.progress.add(bytes_read=reading.rest(), pieces_done=1)
+        if rejects is not None:
+            rejects.close()
+        marker = {
+            "piece": piece.name,
+            "url": piece.url,
+            "range": [piece.start, piece.end],
+            "config": self.fingerprint,
+            "files": parts.finished,
+            "counts": tally,
+            "text_chars": parts.text_chars,
+        }
+        committed = commit_piece(self.chunks_dir, piece, marker)
+        log.info("piece %s: %d records, %d documents, %.1f s (pid %d)", piece.name, tally.get("read:in", 0),
+                 sum(entry["rows"] for entry in committed["files"]), time.perf_counter() - began, os.getpid())
+        yield piece_summary(committed, done_before=False)
+
+    def _documents(self, piece: Piece, reading: PieceReading):
+        """The piece's documents, counting the `read` funnel row (and timing only the reading:
+        the stages run while this generator is suspended)."""
+        split = WarcSplit(piece.url, piece.start, piece.end, piece.dump)
+        records = read_split(split, self.config.read, position=reading.at)
+        while True:
+            started = time.perf_counter()
+            item = next(records, None)
+            reading.busy_s += time.perf_counter() - started
+            if item is None:
+                return
+            self.read_counters.seen()
+            self.progress.add(records=1)
+            if isinstance(item, Drop):
+                self.read_counters.dropped(item.reason)
+            else:
+                self.read_counters.kept()
                 yield item
-        self.counters.busy(busy)
-        # with the stages fused after it, this is the split's whole time: shows idle tails
-        log.info("split %s [%d, %s): %d records, %.1f s reading, %.1f s in all (pid %d)",
-                 split.url, split.start, split.end, seen, busy, time.perf_counter() - began, os.getpid())
+
+    def teardown(self):
+        self.chain.teardown()
+        self.progress.flush(force=True)
 
 
-def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chunk_dir: str,
-                  min_splits: int, rejects_to: str | None = None):
-    """Adds phase A to `pipeline`; returns the PCollection of written chunk-file paths."""
-    read_config = config.read
-    docs = (
+class PieceReading:
+    """Where reading a piece has got to, for progress (bytes) and the read stage's time."""
+
+    def __init__(self, piece: Piece, progress: ProgressFile):
+        self.piece = piece
+        self.progress = progress
+        self.busy_s = 0.0
+        self.counted = 0  # bytes of the piece already reported
+
+    def at(self, position: int) -> None:
+        done = position - self.piece.start
+        if self.piece.end is not None:
+            done = min(done, self.piece.end - self.piece.start)
+        if done > self.counted:
+            self.progress.add(bytes_read=done - self.counted)
+            self.counted = done
+
+    def rest(self) -> int:
+        """Bytes of the piece not yet reported (all of a bounded piece is read by now)."""
+        if self.piece.end is None:
+            return 0
+        return max(0, self.piece.end - self.piece.start - self.counted)
+
+
+class PieceRejects:
+    """Dropped documents of one piece with their reasons: OUT/rejects/<stage>/<piece>.jsonl."""
+
+    def __init__(self, rejects_dir: str, piece: Piece, attempt: str):
+        self.rejects_dir = rejects_dir
+        self.name = piece.name.replace("/", "-")
+        self.attempt = attempt
+        self.files: dict[str, AtomicFile] = {}
+
+    def add(self, stage: str, reason: str, doc: Document) -> None:
+        output = self.files.get(stage)
+        if output is None:
+            output = self.files[stage] = AtomicFile(f"{self.rejects_dir}/{stage}/{self.name}.jsonl")
+        output.stream.write((reject_record(stage, reason, doc) + "\n").encode("utf-8"))
+
+    def close(self) -> None:
+        for output in self.files.values():
+            output.commit()
+
+
+def piece_summary(marker: dict, done_before: bool) -> dict:
+    return {
+        "counts": marker["counts"],
+        "text_chars": int(marker.get("text_chars", 0)),
+        "failed_inputs": [],
+        "pieces": 1,
+        "pieces_done_before": int(done_before),
+    }
+
+
+def failed_summary(piece: Piece) -> dict:
+    """An unreadable piece counts once as `read: unreadable_input`; its partial documents
+    are not committed (they come when a rerun reads the piece whole)."""
+    return {
+        "counts": {"read:in": 1, "read:dropped:unreadable_input": 1},
+        "text_chars": 0,
+        "failed_inputs": [piece.url],
+        "pieces": 1,
+        "pieces_done_before": 0,
+    }
+
+
+class SumSummaries(beam.CombineFn):
+    """Piece summaries -> the run's phase-A totals."""
+
+    def create_accumulator(self):
+        return {"counts": {}, "text_chars": 0, "failed_inputs": [], "pieces": 0, "pieces_done_before": 0}
+
+    def add_input(self, total, summary):
+        add_counters(total["counts"], summary["counts"])
+        for key in ("text_chars", "pieces", "pieces_done_before"):
+            total[key] += summary[key]
+        total["failed_inputs"] = sorted(set(total["failed_inputs"]) | set(summary["failed_inputs"]))
+        return total
+
+    def merge_accumulators(self, totals):
+        merged = self.create_accumulator()
+        for total in totals:
+            merged = self.add_input(merged, total)
+        return merged
+
+    def extract_output(self, total):
+        return total
+
+
+def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chunks_dir: str, fingerprint: str,
+                  pieces: int, rejects_dir: str | None = None, progress_dir: str | None = None):
+    """Adds phase A to `pipeline`: every piece of `files` not yet committed is processed, and
+    the totals are written to `chunks/_phase_a.json`."""
+    planned = (
         pipeline
         | "inputs" >> beam.Create(files)
-        | "plan byte ranges" >> beam.FlatMap(plan_or_whole, read_config, min_splits * TAIL_SPLITS)
-        | "spread ranges" >> beam.Reshuffle()
-        | "read" >> beam.ParDo(ReadWarcSplit(read_config))
+        | "spread inputs" >> beam.Reshuffle()
+        | "plan pieces" >> beam.ParDo(
+            PlanPieces(config.read, chunks_dir, fingerprint, pieces, progress_dir)
+        ).with_outputs(PlanPieces.DONE, main="pending")
     )
-    for stage in phase_a_stages(config):
-        docs = docs | stage.name >> ApplyStage(stage, rejects_to)
+    processed = (
+        planned.pending
+        | "spread pieces" >> beam.Reshuffle()
+        | "process pieces" >> beam.ParDo(ProcessPiece(config, chunks_dir, fingerprint, rejects_dir, progress_dir))
+    )
     return (
-        docs
-        | "dedup keys" >> ApplyStage(DedupKeys(config.exact_dedup, config.minhash_dedup))
-        | "write chunk" >> beam.ParDo(
-            WriteParquetBundles(chunk_dir, CHUNK_SCHEMA, chunk_row, CHUNK_FILE_BYTES, config.output.compression)
-        )
+        (processed, planned[PlanPieces.DONE])
+        | "all pieces" >> beam.Flatten()
+        | "sum pieces" >> beam.CombineGlobally(SumSummaries())
+        | "write summary" >> beam.Map(write_json_to, summary_path(chunks_dir))
     )
+
+
+def write_json_to(data: dict, path: str) -> str:
+    write_json(path, data)
+    return path

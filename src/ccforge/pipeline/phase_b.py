@@ -1,4 +1,4 @@
-"""Phase B, over all chunks: dedup on keys alone, then one pass that drops
+"""Phase B, over every committed piece: dedup on keys alone, then one pass that drops
 duplicates, scrubs PII, tokenizes and writes the documents and token shards."""
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ from ccforge.pipeline.parquet_io import (
     WriteDocuments,
     document_from_chunk_row,
 )
+from ccforge.pipeline.pieces import committed_row_groups
 from ccforge.pipeline.spill import WriteOutputsFromSpill
 from ccforge.pipeline.tokenize_steps import RemoveStaleShards, TokenizeDocuments, WriteTokenShards
 from ccforge.stages import pii_stage
 
 
-def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, run_dir: str,
-                  num_document_files: int, rejects_to: str | None = None, spill_to: tuple[str, int] | None = None):
-    """Adds phase B to `pipeline`. `pieces` are (chunk file, row group) pairs.
+def build_phase_b(pipeline, files: list[tuple[str, str]], config: RunConfig, run_dir: str, chunks_dir: str,
+                  fingerprint: str, num_document_files: int, rejects_to: str | None = None,
+                  spill_to: tuple[str, int] | None = None):
+    """Adds phase B to `pipeline`. `files` are the run's inputs (url, dump): the files of
+    their committed pieces, found through each input's plan and markers, are read a row
+    group at a time.
 
     `spill_to` (a local directory and a number of key-range bits) sends the outputs
     through sorted spill files (the local runner: its shuffle holds everything in
@@ -34,20 +38,20 @@ def build_phase_b(pipeline, pieces: list[tuple[str, int]], config: RunConfig, ru
     None when tokenization is skipped.
     """
     dedup = config.exact_dedup.enabled or config.minhash_dedup.enabled
-    docs = (
+    row_groups = (
         pipeline
-        | "chunk row groups" >> beam.Create(pieces)
+        | "inputs" >> beam.Create(files)
+        | "spread inputs" >> beam.Reshuffle()
+        | "find piece files" >> beam.FlatMap(committed_row_groups, chunks_dir, fingerprint)
         | "spread row groups" >> beam.Reshuffle()
-        | "read chunks" >> beam.ParDo(ReadRowGroup(DOCUMENT_COLUMNS))
+    )
+    docs = (
+        row_groups
+        | "read pieces" >> beam.ParDo(ReadRowGroup(DOCUMENT_COLUMNS))
         | "to documents" >> beam.Map(document_from_chunk_row)
     )
     if dedup:
-        keys = (
-            pipeline
-            | "key row groups" >> beam.Create(pieces)
-            | "spread key row groups" >> beam.Reshuffle()
-            | "read dedup keys" >> beam.ParDo(ReadRowGroup(DEDUP_KEY_COLUMNS))
-        )
+        keys = row_groups | "read dedup keys" >> beam.ParDo(ReadRowGroup(DEDUP_KEY_COLUMNS))
         verdicts = keys | "find duplicates" >> FindDuplicates(config.exact_dedup, config.minhash_dedup)
         join = spill_to is None  # a remote runner
         if config.minhash_dedup.enabled:  # so later runs can dedup against this one

@@ -56,7 +56,7 @@ from ccforge.read.members import (
 from ccforge.read.records import TruncatedRecord, record_outcome, warcio_outcomes
 from ccforge.read.sources import input_size, open_input, raise_source_error
 
-__all__ = ["ReadConfig", "ReadError", "WarcSplit", "plan_splits", "read_split"]
+__all__ = ["ReadConfig", "ReadError", "WarcSplit", "plan_splits", "read_split", "sized_splits"]
 
 MiB = 1 << 20
 ARC_MAGIC = b"filedesc://"
@@ -88,13 +88,18 @@ class WarcSplit:
 
 def plan_splits(url: str, config: ReadConfig, min_splits: int, dump: str = "") -> list[WarcSplit]:
     """Byte ranges of one WARC, about size/min_splits each, within the configured bounds."""
+    return sized_splits(url, config, min_splits, dump)[1]
+
+
+def sized_splits(url: str, config: ReadConfig, min_splits: int, dump: str = "") -> tuple[int, list[WarcSplit]]:
+    """(size of the WARC in bytes, its byte ranges) as `plan_splits` cuts them."""
     size = input_size(url, config)
     pieces = split_count(size, min_splits, config)
     if pieces > 1 and not _is_record_gzip(url, size, config):
         pieces = 1
     starts = [size * i // pieces for i in range(pieces)]
     ends: list[int | None] = [*starts[1:], None]
-    return [WarcSplit(url, start, end, dump) for start, end in zip(starts, ends, strict=True)]
+    return size, [WarcSplit(url, start, end, dump) for start, end in zip(starts, ends, strict=True)]
 
 
 def split_count(size: int, min_splits: int, config: ReadConfig) -> int:
@@ -104,10 +109,16 @@ def split_count(size: int, min_splits: int, config: ReadConfig) -> int:
     return max(1, min(pieces, size // max(1, config.split_min_bytes)))
 
 
-def read_split(split: WarcSplit, config: ReadConfig) -> Iterator[Document | Drop]:
-    """Documents (HTML 200 responses) and Drops of the records this split owns."""
+def read_split(split: WarcSplit, config: ReadConfig, position=None) -> Iterator[Document | Drop]:
+    """Documents (HTML 200 responses) and Drops of the records this split owns.
+
+    `position`, when given, is called with the input's read position after each item
+    (for progress: it runs ahead of the records by what the buffers hold)."""
     with open_input(split.url, config) as stream:
-        yield from _read_stream(stream, split, config)
+        for item in _read_stream(stream, split, config):
+            if position is not None:
+                position(stream.tell())
+            yield item
 
 
 def _is_record_gzip(url: str, size: int, config: ReadConfig) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import logging
 import os
 import re
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from ccforge.read.sources import (
 if TYPE_CHECKING:
     from ccforge.read.reader import ReadConfig
 
+log = logging.getLogger(__name__)
 CRAWL_ID = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
 _DUMP_IN_PATH = re.compile(r"CC-MAIN-\d{4}-\d{2}(?!\d)")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4")
@@ -120,14 +122,13 @@ def _local_files(spec: str) -> list[str]:
             raise ReadError(f"no file matches input glob '{spec}'")
         return found
     if os.path.isdir(path):
-        found = sorted(
-            os.path.join(root, name)
-            for root, _, names in os.walk(path)
-            for name in names
-            if name.lower().endswith(WARC_SUFFIXES)
-        )
+        every = [os.path.join(root, name) for root, _, names in os.walk(path) for name in names]
+        found = sorted(p for p in every if p.lower().endswith(WARC_SUFFIXES))
         if not found:
             raise ReadError(f"input directory '{spec}' holds no WARC files ({', '.join(WARC_SUFFIXES)})")
+        if len(every) > len(found):
+            log.warning("input directory %s: %d WARC/ARC file(s) taken, %d other file(s) skipped",
+                        spec, len(found), len(every) - len(found))
         return found
     hint = " (crawl ids look like CC-MAIN-2024-10)" if spec.upper().startswith("CC-MAIN") else ""
     kind = f"{scheme(spec)}:// URL" if scheme(spec) == "file" else "file, glob, URL or crawl id"
