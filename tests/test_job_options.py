@@ -8,7 +8,8 @@ from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
 from ccforge.config import RunConfig
 from ccforge.jobs.options import new_pipeline, pipeline_options
-from ccforge.jobs.run import phase_a_text_chars, phase_b_options
+from ccforge.jobs.run import phase_b_options
+from ccforge.pipeline.phase_a import SumSummaries
 
 
 def mode_and_workers(options):
@@ -45,9 +46,18 @@ def test_remote_runners_are_left_alone():
     assert options.get_all_options() == pipeline_options(args).get_all_options()
 
 
-def test_text_volume_sums_the_chunk_counters():
-    markers = [{"counters": {"phase_a:text_chars": 10}}, {"counters": {"phase_a:text_chars": 5}}, {"counters": {}}]
-    assert phase_a_text_chars(markers) == 15
+def test_phase_a_summary_adds_up_the_pieces_whatever_the_grouping():
+    pieces = [
+        {"counts": {"read:in": 3, "read:kept": 3}, "text_chars": 10, "failed_inputs": [], "pieces": 1,
+         "pieces_done_before": 1},
+        {"counts": {"read:in": 1}, "text_chars": 5, "failed_inputs": ["b"], "pieces": 1, "pieces_done_before": 0},
+        {"counts": {"read:in": 1}, "text_chars": 0, "failed_inputs": ["a", "b"], "pieces": 1, "pieces_done_before": 0},
+    ]
+    combine = SumSummaries()
+    whole = combine.extract_output(
+        combine.merge_accumulators([combine.add_input(combine.create_accumulator(), p) for p in pieces]))
+    assert whole == {"counts": {"read:in": 5, "read:kept": 3}, "text_chars": 15, "failed_inputs": ["a", "b"],
+                     "pieces": 3, "pieces_done_before": 1}
 
 
 def test_local_workers_start_with_grpc_fork_support_off(monkeypatch):
