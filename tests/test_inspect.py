@@ -343,3 +343,18 @@ def test_validate_shards_that_name_no_tokenizer(tmp_path):
     code, text = inspect(tmp_path, validate=True)
     assert code == 1 and "the shards name no tokenizer" in text
     assert inspect(tmp_path, validate=True, encoding="cl100k_base")[0] == 0  # named, they pass
+
+
+def test_inspect_command_exit_codes(run, tmp_path, capsys):
+    from ccforge.cli import main
+
+    assert main(["inspect", str(run), "--validate", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["validation"]["ok"] and report["summary"]["documents"] == 30
+    assert main(["inspect", str(run), "--show", "1"]) == 0
+    assert "cl100k_base" in capsys.readouterr().out
+    train_shard(run).write_bytes(b"damaged")
+    assert main(["inspect", str(run), "--validate"]) == 1
+    assert "invalid: tokens/" in capsys.readouterr().out
+    assert main(["inspect", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().out

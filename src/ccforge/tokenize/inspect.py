@@ -65,7 +65,7 @@ def inspect_path(
     show: int = 0,
     validate: bool = False,
     as_json: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     encoding: str | None = None,
     sample: int = 64,
 ) -> int:
@@ -73,6 +73,7 @@ def inspect_path(
 
     `encoding` names the tokenizer for shards that carry no manifest or metadata.
     """
+    out = out or sys.stdout  # looked up per call: a default bound at import misses a redirected stdout
     console = Console(file=out, highlight=False, soft_wrap=True)
     try:
         target = locate(Path(path), encoding)
