@@ -140,6 +140,31 @@ def test_compiled_training_saves_the_plain_modules_keys(run_dir, tmp_path, monke
     assert list(saved) == list(model.state_dict())
 
 
+def test_train_and_sample_commands(run_dir, tmp_path, capsys):
+    from ccforge.cli import main
+
+    out = tmp_path / "out"
+    settings = [arg for setting in SMALL + ["eval_interval=3"] for arg in ("--set", setting)]
+    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", *settings]) == 0
+    assert f"checkpoint: {out / 'ckpt.pt'}" in capsys.readouterr().out
+    assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
+    prompt_file = tmp_path / "prompt.txt"
+    prompt_file.write_text("The quick")
+    argv = ["sample", str(out), "--max-new-tokens", "12", "--temperature", "0", "--num-samples", "2", "--device", "cpu"]
+    assert main(argv + ["--prompt-file", str(prompt_file)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("--- sample") == 2
+    first, second = printed.split("--- sample 2\n")
+    assert first.removeprefix("--- sample 1\n") == second  # greedy: the same text twice
+    assert second.startswith("The quick") and len(second) > len("The quick\n")
+    # a second train into the same --out without --resume, and a sample without a checkpoint: one line each
+    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu"]) == 2
+    assert main(["sample", str(tmp_path), "--device", "cpu"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors[0].startswith("ccforge train: error:") and "--resume" in errors[0]
+    assert errors[1].startswith("ccforge sample: error: no checkpoint") and len(errors) == 2
+
+
 def test_resume_continues_exactly_as_uninterrupted(run_dir, tmp_path):
     whole = train(str(run_dir), steps=14, out_dir=str(tmp_path / "whole"), overrides=SMALL, device="cpu")
     split_out = str(tmp_path / "split")
