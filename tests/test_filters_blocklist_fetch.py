@@ -35,7 +35,7 @@ def publisher(tmp_path, monkeypatch):
     site.mkdir()
     handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield site, f"http://127.0.0.1:{server.server_address[1]}/blacklists/download/"
     server.shutdown()
