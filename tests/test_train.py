@@ -120,6 +120,7 @@ def test_checkpoint_holds_everything(trained):
     assert checkpoint["model_config"]["vocab_size"] % 64 == 0
 
 
+@pytest.mark.filterwarnings("ignore:Dynamo does not know how to trace")
 def test_compiled_training_saves_the_plain_modules_keys(run_dir, tmp_path, monkeypatch):
     # torch.compile wraps the model (its state_dict gains `_orig_mod.` prefixes); the eager
     # backend traces it as --compile does but needs no C compiler and compiles in a second
