@@ -11,7 +11,10 @@
     C4Quality(filter_no_terminal_punct=False), FineWebQuality) on identical texts: keep
     or drop, and which filter drops. datatrove runs in its own venv (/tmp/ccforge-dt-venv,
     created here when missing; never a ccforge dependency); if pip cannot install it,
-    this part is skipped with a message.
+    this part is skipped with a message. Its verdicts on the same texts do not change, so
+    a datatrove run is cached in /tmp/ccforge-bench/ and reused (about 10 minutes saved);
+    the JSON then labels it `"cached": true` with the date it ran, and its docs/s come
+    from that run, not this one (`--rerun-datatrove` runs it again).
 (c) url_filter: time and peak memory to load the full UT1 adult list in
     ../shared/data/blocklists, and URLs/s.
 
@@ -30,6 +33,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="use only the first N texts")
     parser.add_argument("--no-datatrove", action="store_true", help="skip the agreement part")
+    parser.add_argument("--rerun-datatrove", action="store_true", help="run datatrove even when its verdicts are cached")
     args = parser.parse_args()
     summary: dict = {"bench": "filters"}
     if not BENCH_WARC.exists():
@@ -95,7 +100,7 @@ def main() -> None:
     summary["ccforge_funnel"] = dict(Counter(stage for stage, _, _ in outcomes))
 
     if not args.no_datatrove:
-        summary.update(compare_with_datatrove(texts_path, texts, outcomes))
+        summary.update(compare_with_datatrove(texts_path, texts, outcomes, args.rerun_datatrove))
     summary.update(bench_url_filter())
     print(json.dumps(summary))
 
@@ -226,20 +231,22 @@ def datatrove_python() -> Path | None:
     return python if subprocess.run(check, capture_output=True).returncode == 0 else None
 
 
-def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tuple]) -> dict:
+def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tuple], rerun: bool = False) -> dict:
     python = datatrove_python()
     if python is None:
         return {"datatrove": "skipped"}
     runner = CACHE / "datatrove_runner.py"
     result_path = CACHE / f"datatrove-{texts_path.name}.json"
     fresh = (
-        result_path.exists()
+        not rerun
+        and result_path.exists()
         and runner.exists()
         and runner.read_text() == DATATROVE_RUNNER
         and result_path.stat().st_mtime > texts_path.stat().st_mtime
     )
     if fresh:  # datatrove's verdicts on these texts do not change: ~10 minutes saved
-        print(f"\ndatatrove verdicts from {result_path} (delete it to run datatrove again)")
+        print(f"\ndatatrove verdicts cached from its run of {run_date(result_path)}: {result_path} "
+              "(--rerun-datatrove runs it again)")
     else:
         runner.write_text(DATATROVE_RUNNER)
         start = time.perf_counter()
@@ -252,7 +259,8 @@ def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tu
     result = json.load(open(result_path))
     theirs = result["outcomes"]
     dt_rates = {n: round(result["entered"][n] / max(result["seconds"][n], 1e-9), 1) for n in STAGES}
-    print("datatrove docs/s per core (chain): " + ", ".join(f"{n} {dt_rates[n]:.0f}" for n in STAGES))
+    measured = f"its cached run of {run_date(result_path)}" if fresh else "this run"
+    print(f"datatrove docs/s per core (chain, {measured}): " + ", ".join(f"{n} {dt_rates[n]:.0f}" for n in STAGES))
 
     compared = [i for i, text in enumerate(texts) if text.strip()]
     same_verdict = same_filter = same_text = kept_both = 0
@@ -290,8 +298,14 @@ def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tu
         "agreement_same_filter": round(same_filter / n, 4),
         "disagreements_by_filter": dict(by_filter),
         "same_text_after_c4": [same_text, kept_both],
-        "datatrove_docs_per_s_per_core": dt_rates,
+        # the peer's verdicts and speed: from this run, or labelled as a cached run with its date
+        "datatrove_run": {"cached": fresh, "ran_at": run_date(result_path), "docs_per_s_per_core": dt_rates},
     }
+
+
+def run_date(result_path: Path) -> str:
+    """When datatrove wrote its verdicts (the file's time, UTC, to the second)."""
+    return datetime.fromtimestamp(result_path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
 
 
 URL_BENCH = r"""

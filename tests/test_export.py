@@ -96,3 +96,17 @@ def test_export_refuses_a_corrupt_shard_and_unknown_format(tmp_path):
         export_run(run, "llmc", tmp_path / "out")
     with pytest.raises(ManifestError, match="no manifest"):
         export_run(tmp_path / "nothing", "llmc", tmp_path / "out")
+
+
+def test_export_command_prints_what_it_wrote(tmp_path, capsys):
+    from ccforge.cli import main
+
+    run = build_run(tmp_path / "run")
+    assert main(["export", str(run), "--format", "nanogpt", "--output", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out.split()
+    assert sorted(Path(p).name for p in printed) == ["meta.json", "meta.pkl", "train.bin", "val.bin"]
+    got = np.fromfile(tmp_path / "out" / "train.bin", dtype="uint32")
+    assert np.array_equal(got, np.concatenate(split_tokens(run, "train")))
+    assert main(["export", str(tmp_path / "nothing"), "--format", "llmc", "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ccforge export: error: no manifest") and len(err.splitlines()) == 1

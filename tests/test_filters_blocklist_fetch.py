@@ -22,16 +22,20 @@ def ut1_archive(category: str, domains: str) -> bytes:
     return buffer.getvalue()
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # the server's request log would mix into the command's stderr
+        pass
+
+
 @pytest.fixture
 def publisher(tmp_path, monkeypatch):
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)  # talk to the loopback server directly
     site = tmp_path / "site"
     site.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield site, f"http://127.0.0.1:{server.server_address[1]}/blacklists/download/"
     server.shutdown()
@@ -78,3 +82,20 @@ def test_default_destination_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert default_blocklist_dir() == tmp_path / "cache" / "ccforge" / "blocklists"
     assert fetched_blocklists() == []
+
+
+def test_blocklist_fetch_command_saves_and_reports(publisher, tmp_path, capsys):
+    from ccforge.cli import main
+
+    site, base_url = publisher
+    (site / "blacklists" / "download").mkdir(parents=True)
+    (site / "blacklists" / "download" / "adult.tar.gz").write_bytes(ut1_archive("adult", "bad.com\n"))
+    dest = tmp_path / "lists"
+    assert main(["blocklist", "fetch", "--dest", str(dest), "--base-url", base_url]) == 0
+    assert f"saved to {dest}" in capsys.readouterr().out
+    assert "bad.com" in load_ut1(fetched_blocklists(dest))["domains"]
+    # a category the publisher lacks: exit 2 with one line, the saved list kept
+    assert main(["blocklist", "fetch", "--dest", str(dest), "--base-url", base_url, "--category", "gambling"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ccforge blocklist: error: could not download") and len(err.splitlines()) == 1
+    assert [p.name for p in fetched_blocklists(dest)] == ["adult.tar.gz"]

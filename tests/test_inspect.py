@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -15,7 +19,7 @@ from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.encoding import load_encoding
 from ccforge.tokenize.inspect import inspect_path
 from ccforge.tokenize.local import write_token_shards
-from ccforge.tokenize.manifest import read_manifest, tokenizer_info, write_manifest
+from ccforge.tokenize.manifest import read_manifest, tokenizer_info, totals_of, write_manifest
 from ccforge.tokenize.shards import encode_shard
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -187,3 +191,170 @@ def test_validate_catches_documents_that_disagree_with_shards(run):
 def test_missing_path_exits_2_with_one_line(tmp_path):
     code, text = inspect(tmp_path / "nope")
     assert code == 2 and text.count("\n") == 1 and "does not exist" in text
+
+
+# --- one damaged run per --validate check ------------------------------------------------
+
+ENCODING = load_encoding("cl100k_base")
+EOT = ENCODING.eot_token
+
+
+def edit_manifest(run: Path, change, retotal: bool = True) -> None:
+    """Apply `change` to manifest.json; with `retotal`, its totals follow the shard entries."""
+    manifest = json.loads((run / "manifest.json").read_text())
+    change(manifest)
+    if retotal:
+        manifest["totals"] = totals_of(manifest["shards"])
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+def edit_entry(run: Path, shard_path: str, **changes) -> None:
+    edit_manifest(run, lambda m: next(s for s in m["shards"] if s["path"] == shard_path).update(changes))
+
+
+def replace_shard_file(run: Path, shard_path: str, data: bytes, **changes) -> None:
+    """New bytes for a shard, with a manifest entry that matches them: only deeper checks can fail."""
+    (run / shard_path).write_bytes(data)
+    edit_entry(run, shard_path, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), **changes)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def rows_of(*documents: tuple[str, list[int]]) -> list[tuple[int, str, bytes]]:
+    return [(n, doc_id, np.array(tokens, np.uint32).tobytes()) for n, (doc_id, tokens) in enumerate(documents)]
+
+
+def shard_paths(run: Path) -> list[str]:
+    return [s["path"] for s in read_manifest(run)["shards"]]
+
+
+def rewrite_documents(run: Path, change) -> None:
+    path = run / "documents" / "part-00000.parquet"
+    pq.write_table(change(pq.read_table(path)), path)
+
+
+def first_shard_as_val(run: Path) -> None:
+    train = shard_paths(run)[0]
+    rows = [(n, i, t) for n, (i, t) in enumerate(zip(*pq.read_table(run / train).to_pydict().values()))]
+    rows = [(n, doc_id, np.array(tokens, np.uint32).tobytes()) for n, doc_id, tokens in rows]
+    data, _ = encode_shard("val", 0, rows, tokenizer_info(TokenizeConfig()), "zstd", 8192)
+    replace_shard_file(run, train, data)  # listed as train, its own metadata says val
+
+
+def garble_pages(run: Path) -> None:
+    """Every byte between the magic and the footer inverted: the footer reads, the pages do not."""
+    shard = shard_paths(run)[0]
+    data = bytearray((run / shard).read_bytes())
+    footer_start = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    data[4:footer_start] = bytes(b ^ 0xFF for b in data[4:footer_start])
+    replace_shard_file(run, shard, bytes(data))
+
+
+def tokenizer_file_changed(run: Path) -> None:
+    bpe = run / "tiny.tiktoken"
+    bpe.write_text("".join(f"{base64.b64encode(bytes([b])).decode()} {b}\n" for b in range(256)))
+    edit_manifest(run, lambda m: m["tokenizer"].update(name=str(bpe), sha256="0" * 64))
+
+
+def damage_token_counts(run: Path) -> None:
+    rewrite_documents(run, lambda t: t.set_column(
+        t.schema.get_field_index("token_count"), "token_count", pc.add(t.column("token_count"), 1)))
+
+
+def damage_texts(run: Path) -> None:  # token counts still agree: only the decoded texts differ
+    rewrite_documents(run, lambda t: t.set_column(0, "text", pc.binary_join_element_wise(t.column("text"), "!", "")))
+
+
+THE = ENCODING.encode_ordinary("the")
+T_HE = ENCODING.encode_ordinary("t") + ENCODING.encode_ordinary("he")  # the same text, tokenized otherwise
+
+DAMAGES = {
+    "manifest is not JSON": (lambda run: (run / "manifest.json").write_text('{"format": "ccfo'), "is not valid JSON"),
+    "manifest lacks shards": (lambda run: edit_manifest(run, lambda m: m.pop("shards"), retotal=False),
+                              "lacks shards; it was not written by ccforge"),
+    "manifest of another format": (lambda run: edit_manifest(run, lambda m: m.update(format="other/9")),
+                                   "has format 'other/9'"),
+    "no manifest": (lambda run: (run / "manifest.json").unlink(), "the run did not finish tokenizing"),
+    "unknown tokenizer": (lambda run: edit_manifest(run, lambda m: m["tokenizer"].update(name="no_such_bpe")),
+                          "unknown encoding 'no_such_bpe'"),
+    "tokenizer file changed": (tokenizer_file_changed, "tiny.tiktoken changed since the run (sha256 differs)"),
+    "vocab size": (lambda run: edit_manifest(run, lambda m: m["tokenizer"].update(vocab_size=50257)),
+                   "has vocab 100277 / eot 100257, the manifest says 50257 / 100257"),
+    "end-of-text id": (lambda run: edit_manifest(run, lambda m: m["tokenizer"].update(eot=100256)),
+                       "the manifest says 100277 / 100256"),
+    "dtype": (lambda run: edit_manifest(run, lambda m: m["tokenizer"].update(dtype="uint16")),
+              "dtype uint16 does not suit vocab size 100277 (expected uint32)"),
+    "totals": (lambda run: edit_manifest(run, lambda m: m["totals"]["train"].update(rows=99), retotal=False),
+               "manifest totals say 99 train rows"),
+    "unreadable shard": (lambda run: replace_shard_file(run, shard_paths(run)[0], b"PAR1" + bytes(200) + b"PAR1"),
+                         "not a readable Parquet file"),
+    "garbled pages": (garble_pages, "train-00000.parquet: not a readable Parquet file"),
+    "wrong schema": (lambda run: replace_shard_file(run, shard_paths(run)[0], parquet_bytes(pa.table(
+        {"id": ["a"], "tokens": pa.array([[5, EOT]], pa.list_(pa.int64()))}))), "expected id: string, tokens: list"),
+    "split": (first_shard_as_val, "holds split 'val', listed as 'train'"),
+    "rows": (lambda run: edit_entry(run, shard_paths(run)[0], rows=1000), "rows, the manifest says 1000"),
+    "tokens": (lambda run: edit_entry(run, shard_paths(run)[0], tokens=10**6), "tokens, the manifest says 1000000"),
+    "duplicate id": (lambda run: rewrite_shard(run, shard_paths(run)[-1], rows_of(
+        (pq.read_table(run / shard_paths(run)[0]).column("id")[0].as_py(), [5, EOT]))), "appears twice"),
+    "empty document": (lambda run: rewrite_shard(run, shard_paths(run)[0], rows_of(("<urn:uuid:e>", [EOT]))),
+                       "has no tokens before its end-of-text"),
+    "no end-of-text": (lambda run: rewrite_shard(run, shard_paths(run)[0], rows_of(("<urn:uuid:e>", [5, 6]))),
+                       "does not end with the end-of-text id 100257"),
+    "end-of-text inside": (lambda run: rewrite_shard(run, shard_paths(run)[0], rows_of(
+        ("<urn:uuid:e>", [5, EOT, 6, EOT]))), "an end-of-text id appears inside a document"),
+    "tokens that do not round trip": (lambda run: rewrite_shard(run, shard_paths(run)[0], rows_of(
+        ("<urn:uuid:e>", T_HE + [EOT]))), "does not survive a decode/encode round trip"),
+    "documents missing": (lambda run: rewrite_documents(run, lambda t: t.slice(1)),
+                          "documents Parquet holds 29 documents, the shards 30"),
+    "token counts": (damage_token_counts, "token_count column sums to"),
+    "texts": (damage_texts, "its tokens decode to a different text than the documents Parquet holds"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_validate_names_each_kind_of_damage(run, damage):
+    assert inspect(run, validate=True)[0] == 0
+    breaks, expected = DAMAGES[damage]
+    breaks(run)
+    code, text = inspect(run, validate=True, as_json=True)
+    validation = json.loads(text)["validation"]
+    assert code == 1 and not validation["ok"]
+    assert expected in validation["problem"]
+
+
+def test_round_trip_damage_is_the_same_text(run):
+    assert ENCODING.decode(T_HE) == ENCODING.decode(THE) and T_HE != THE
+
+
+def test_validate_a_documents_file_without_ids(tmp_path):
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"text": ["some text"]}), path)
+    code, text = inspect(path, validate=True)
+    assert code == 1 and "documents file lacks columns ['id']" in text
+
+
+def test_validate_shards_that_name_no_tokenizer(tmp_path):
+    pq.write_table(pa.table({"id": ["a"], "tokens": pa.array([[5, EOT]], pa.list_(pa.uint32()))}),
+                   tmp_path / "train-00000.parquet")
+    code, text = inspect(tmp_path, validate=True)
+    assert code == 1 and "the shards name no tokenizer" in text
+    assert inspect(tmp_path, validate=True, encoding="cl100k_base")[0] == 0  # named, they pass
+
+
+def test_inspect_command_exit_codes(run, tmp_path, capsys):
+    from ccforge.cli import main
+
+    assert main(["inspect", str(run), "--validate", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["validation"]["ok"] and report["summary"]["documents"] == 30
+    assert main(["inspect", str(run), "--show", "1"]) == 0
+    assert "cl100k_base" in capsys.readouterr().out
+    train_shard(run).write_bytes(b"damaged")
+    assert main(["inspect", str(run), "--validate"]) == 1
+    assert "invalid: tokens/" in capsys.readouterr().out
+    assert main(["inspect", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().out

@@ -9,7 +9,9 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
+import brotli
 import pytest
+import zstandard
 
 from ccforge.document import Document, Drop
 from ccforge.read.reader import (
@@ -171,6 +173,25 @@ def test_http_encodings_and_wget_uris_are_undone(tmp_path):
     found = [o for o in outcomes(write(tmp_path / "enc.warc.gz", record_gzip(records))) if isinstance(o, Document)]
     assert [d.html for d in found] == [html.decode(), "<html>bare lf</html>"]
     assert found[0].url == "http://example.com/wget"
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd"])
+def test_brotli_and_zstd_bodies_are_decoded(tmp_path, encoding):
+    # compressed by the reference libraries, decoded by fastwarc's readers (a declared dependency)
+    compress = brotli.compress if encoding == "br" else zstandard.ZstdCompressor().compress
+    html = b"<html><body><p>" + f"{encoding} body ".encode() * 200 + b"</p></body></html>"
+    bomb = b"<html><body><p>" + b"x" * 20_000 + b"</p></body></html>"  # small compressed, large decoded
+    records = [
+        warc_record(http_response(compress(html), headers=(f"Content-Encoding: {encoding}",)), record_id="<urn:uuid:a>"),
+        # the header kept but the body stored decoded, as some crawlers do
+        warc_record(http_response(html, headers=(f"Content-Encoding: {encoding}",)), record_id="<urn:uuid:b>"),
+        warc_record(http_response(b"\x00\x01 not compressed", headers=(f"Content-Encoding: {encoding}",))),
+        warc_record(http_response(compress(bomb), headers=(f"Content-Encoding: {encoding}",))),
+    ]
+    found = outcomes(write(tmp_path / "enc.warc.gz", record_gzip(records)), ReadConfig(max_html_bytes=8_000))
+    docs = {o.id: o.html for o in found if isinstance(o, Document)}
+    assert docs == {"<urn:uuid:a>": html.decode(), "<urn:uuid:b>": html.decode()}
+    assert summary(found)[1] == Counter({"corrupt_record": 1, "too_large": 1})
 
 
 def test_chunked_uncompressed_warc_fixture():

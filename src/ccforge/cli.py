@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to save them (default $CCFORGE_BLOCKLISTS or ~/.cache/ccforge/blocklists)")
     fetch.add_argument("--category", action="append", default=None, metavar="NAME",
                        help="UT1 category to fetch (repeatable; default: adult)")
+    fetch.add_argument("--base-url", default=None, metavar="URL",
+                       help="a mirror of UT1's download folder (default: the publisher's)")
 
     scrub = sub.add_parser("scrub-pii", help="scrub PII from a JSONL or Parquet file, streaming")
     scrub.add_argument("input", metavar="IN", help="a .jsonl, .jsonl.gz or .parquet file")
@@ -181,10 +183,11 @@ def cmd_sample(args) -> int:
 
 
 def cmd_blocklist(args) -> int:
-    from ccforge.blocklist import BlocklistError, fetch_blocklists
+    from ccforge.blocklist import UT1_BASE_URL, BlocklistError, fetch_blocklists
 
     try:
-        dest = fetch_blocklists(args.dest, categories=tuple(args.category or ("adult",)))
+        dest = fetch_blocklists(args.dest, categories=tuple(args.category or ("adult",)),
+                                base_url=args.base_url or UT1_BASE_URL)
     except BlocklistError as exc:
         raise ValueError(str(exc)) from None
     print(f"saved to {dest}; url_filter reads them from there")

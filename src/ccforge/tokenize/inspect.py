@@ -65,7 +65,7 @@ def inspect_path(
     show: int = 0,
     validate: bool = False,
     as_json: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     encoding: str | None = None,
     sample: int = 64,
 ) -> int:
@@ -73,6 +73,7 @@ def inspect_path(
 
     `encoding` names the tokenizer for shards that carry no manifest or metadata.
     """
+    out = out or sys.stdout  # looked up per call: a default bound at import misses a redirected stdout
     console = Console(file=out, highlight=False, soft_wrap=True)
     try:
         target = locate(Path(path), encoding)
@@ -409,9 +410,12 @@ class _ShardChecker:
         if "sha256" in entry and file_sha256(path) != entry["sha256"]:
             return "sha256 differs from the manifest (the file is corrupt or was changed)"
         try:
-            parquet = pq.ParquetFile(path)
-        except pa.ArrowException as exc:
+            return self._check_contents(entry, path)
+        except (pa.ArrowException, OSError) as exc:  # damaged footer (thrift) or pages (decompression)
             return f"not a readable Parquet file ({str(exc).splitlines()[0]})"
+
+    def _check_contents(self, entry: dict, path: Path) -> str | None:
+        parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
         tokens_type = schema.field("tokens").type if "tokens" in schema.names else None
         if schema.names[:2] != ["id", "tokens"] or not (
