@@ -160,3 +160,29 @@ def test_benchmark_without_text_in_its_columns_is_an_error(tmp_path):
     stage = DecontaminationFilter(DecontaminateConfig(benchmarks=[BenchmarkSpec(name="n", path=str(path))]))
     with pytest.raises(ValueError, match="has no text"):
         stage.setup()
+
+
+# A paragraph of one page of the bundled sample WARC (data/sample/sample-0000.warc.gz).
+SAMPLE_PARAGRAPH = ("And we’re here because big public conversations are important. Mastodon isn’t perfect at "
+                    "this (a lot of its design is explicitly anti-virality, and its unfriendliness to the "
+                    "not-tech-savvy results in a smaller audience), but it still works ok at spreading important "
+                    "messages beyond your own social circle.")
+
+
+def test_a_run_flags_documents_in_its_documents_parquet(tmp_path):
+    import pandas as pd
+
+    from ccforge.jobs.run import run_job
+    from conftest import SAMPLE_DIR
+
+    bench = write_jsonl(tmp_path / "blog.jsonl", [{"text": SAMPLE_PARAGRAPH.upper()}])
+    config = load_config("fineweb-en", ["extract.timeout_s=30", "decontaminate.action=flag",
+                                        f"decontaminate.benchmarks=[{{name: blog, path: {bench}}}]"])
+    stats = run_job([str(SAMPLE_DIR / "sample-0000.warc.gz")], str(tmp_path / "run"), config,
+                    ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    row = next(row for row in stats["stages"] if row["name"] == "decontaminate")
+    assert row["in"] == row["kept"] > 1 and row["counts"] == {"matched:blog": 1}
+    documents = pd.read_parquet(tmp_path / "run" / "documents")
+    flagged = documents[documents["contamination"].notna()]
+    assert flagged["url"].tolist() == ["https://maria-antoniak.github.io/2023/07/04/notes-on-mastodon.html"]
+    assert flagged["contamination"].iloc[0].tolist() == ["blog"]
