@@ -136,6 +136,14 @@ def test_stage_runs_only_when_benchmarks_are_named(bench):
     assert not config.stage_enabled("decontaminate")
 
 
+def test_remote_runs_are_warned_about_local_benchmark_files(bench):
+    from ccforge.jobs.run import local_config_files
+
+    config = load_config("fineweb-en", ["url_filter.use_fetched=false", "decontaminate.benchmarks=["
+                                        f"{{name: a, path: {bench}}}, {{name: b, path: 'gs://b/x.jsonl'}}]"])
+    assert local_config_files(config) == [("decontaminate.benchmarks", str(bench))]
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["decontaminate.action=erase"], "decontaminate.action must be drop or flag"),
     (["decontaminate.n_grams=0"], "decontaminate.n_grams must be at least 1"),

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from ccforge.document import Document, Drop
 from ccforge.filters.ngram_index import NgramIndex
+from ccforge.read.sources import local_path, scheme
 from ccforge.stage import Stage
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class DecontaminationFilter(Stage):
     def __init__(self, config: DecontaminateConfig):
         config.validate()
         for spec in config.benchmarks:
-            if "://" not in spec.path and not os.path.exists(spec.path):
+            if scheme(spec.path) in ("", "file") and not os.path.exists(local_path(spec.path)):
                 raise ValueError(f"benchmark '{spec.name}': no such file or directory {spec.path}")
         self.config = config
         self._index: NgramIndex | None = None

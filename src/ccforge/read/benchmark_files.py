@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -81,16 +82,17 @@ class BenchmarkFile:
     def _jsonl_rows(self) -> Iterator[dict]:
         seen: set[str] = set()
         with self._open_text(self.path) as stream:
-            first = _first_line(stream)
+            first = stream.readline()
             if first.lstrip().startswith("["):  # one JSON array rather than lines
-                rows = self._parse(first + stream.read(), self.path)
+                rows = self._parse(first + stream.read())
                 for row in rows if isinstance(rows, list) else []:
                     yield from self._object(row, seen)
             else:
-                for number, line in enumerate(_chain(first, stream), 1):
+                for line in itertools.chain([first], stream):
                     if line.strip():
-                        yield from self._object(self._parse(line, f"{self.path}:{number}"), seen)
-        self._check_columns_seen(seen)
+                        yield from self._object(self._parse(line), seen)
+        if seen:  # a column no row has is a mistake in the config
+            self._check_columns(sorted(seen))
 
     def _csv_rows(self) -> Iterator[dict]:
         with self._open_text(self.path) as stream:
@@ -161,7 +163,7 @@ class BenchmarkFile:
         except ValueError:
             raise ReadError(f"benchmark file {path} is not valid JSON") from None
 
-    def _parse(self, text: str, where: str) -> Any:
+    def _parse(self, text: str) -> Any:
         try:
             return json.loads(text)
         except ValueError:
@@ -182,10 +184,6 @@ class BenchmarkFile:
             raise ReadError(f"benchmark {path or self.path} has no column '{missing[0]}' "
                             f"(columns: {', '.join(names) or 'none'})")
 
-    def _check_columns_seen(self, seen: set[str]) -> None:
-        if seen:
-            self._check_columns(sorted(seen))
-
 
 def item_strings(value: Any, columns: list[str] | None = None) -> Iterator[str]:
     """The strings in a row's chosen columns (all when none), lists and mappings flattened."""
@@ -201,11 +199,3 @@ def item_strings(value: Any, columns: list[str] | None = None) -> Iterator[str]:
         for inner in value:
             yield from item_strings(inner)
 
-
-def _first_line(stream: io.TextIOWrapper) -> str:
-    return stream.readline()
-
-
-def _chain(first: str, stream: io.TextIOWrapper) -> Iterator[str]:
-    yield first
-    yield from stream
