@@ -172,7 +172,7 @@ def english(args, tmp: Path) -> dict:
 
 
 def chinese(tmp: Path) -> dict:
-    from ccforge.chinese_script import to_simplified  # noqa: F401  (the stage's own conversion)
+    from ccforge.chinese_script import to_simplified
     from ccforge.extract.extractor import ExtractConfig, Extractor
     from ccforge.read.reader import ReadConfig, WarcSplit, read_split
 
