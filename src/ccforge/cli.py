@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     scrub.add_argument("--text-column", default="text", help="the field holding the text (default: text)")
     scrub.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                        help="override a pii setting, e.g. pii.replacement=tag")
+
+    check = sub.add_parser("decontaminate-check", help="count a finished run's documents sharing n-grams with a benchmark")
+    check.add_argument("bench_file", metavar="BENCH_FILE",
+                       help="JSONL(.gz), Parquet or CSV file, or a directory saved by datasets (local, http(s), gs://, s3://)")
+    check.add_argument("run", metavar="RUN", help="a finished run directory (its documents/*.parquet)")
+    check.add_argument("--columns", default="", metavar="A,B", help="the item's text fields (default: every field)")
+    check.add_argument("--split", action="append", default=[], metavar="NAME",
+                       help="split of a saved DatasetDict (repeatable; default: every split)")
+    check.add_argument("--name", default=None, help="the benchmark's name (default: the file's name)")
+    check.add_argument("--n-grams", type=int, default=13, help="words per n-gram (default 13)")
+    check.add_argument("--char-n-grams", type=int, default=50, help="characters per n-gram of CJK text (default 50)")
+    check.add_argument("--examples", type=int, default=5, metavar="N", help="documents to show (default 5)")
     return parser
 
 
@@ -207,6 +219,19 @@ def cmd_scrub_pii(args) -> int:
     return 0
 
 
+def cmd_decontaminate_check(args) -> int:
+    from ccforge.decontaminate_check import check_run, format_result
+    from ccforge.filters.decontaminate import BenchmarkSpec
+
+    name = args.name or args.bench_file.rstrip("/").rsplit("/", 1)[-1].split(".")[0]
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+    spec = BenchmarkSpec(name=name, path=args.bench_file, columns=columns, splits=args.split)
+    result = check_run(spec, args.run, n_grams=args.n_grams, char_n_grams=args.char_n_grams,
+                       max_examples=args.examples)
+    print(format_result(result, args.bench_file, args.run))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -226,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             "inspect": cmd_inspect,
             "export": cmd_export,
             "scrub-pii": cmd_scrub_pii,
+            "decontaminate-check": cmd_decontaminate_check,
             "blocklist": cmd_blocklist,
             "train": cmd_train,
             "sample": cmd_sample,

@@ -19,6 +19,7 @@ import yaml
 from ccforge.dedup.config import ExactDedupConfig, MinhashDedupConfig
 from ccforge.extract.extractor import ExtractConfig
 from ccforge.filters.c4 import C4Config
+from ccforge.filters.decontaminate import DecontaminateConfig
 from ccforge.filters.fineweb_quality import FineWebQualityConfig
 from ccforge.filters.gopher_quality import GopherQualityConfig
 from ccforge.filters.gopher_repetition import GopherRepetitionConfig
@@ -59,6 +60,7 @@ class RunConfig:
     gopher_quality: GopherQualityConfig = dataclasses.field(default_factory=GopherQualityConfig)
     c4: C4Config = dataclasses.field(default_factory=C4Config)
     fineweb_quality: FineWebQualityConfig = dataclasses.field(default_factory=FineWebQualityConfig)
+    decontaminate: DecontaminateConfig = dataclasses.field(default_factory=DecontaminateConfig)
     exact_dedup: ExactDedupConfig = dataclasses.field(default_factory=ExactDedupConfig)
     minhash_dedup: MinhashDedupConfig = dataclasses.field(default_factory=MinhashDedupConfig)
     pii: PiiConfig = dataclasses.field(default_factory=PiiConfig)
@@ -67,7 +69,9 @@ class RunConfig:
     name: str = "fineweb-en"
 
     def stage_enabled(self, stage: str) -> bool:
-        return getattr(self, stage).enabled
+        section = getattr(self, stage)
+        # A stage with nothing to work with (decontaminate without benchmarks) does not run.
+        return section.enabled and getattr(section, "has_work", True)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

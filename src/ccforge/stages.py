@@ -8,6 +8,7 @@ from __future__ import annotations
 from ccforge.config import REQUIRED_STAGES, RunConfig  # noqa: F401  (REQUIRED_STAGES re-exported)
 from ccforge.extract.extractor import Extractor
 from ccforge.filters.c4 import C4Filter
+from ccforge.filters.decontaminate import DecontaminationFilter
 from ccforge.filters.fineweb_quality import FineWebQualityFilter
 from ccforge.filters.gopher_quality import GopherQualityFilter
 from ccforge.filters.gopher_repetition import GopherRepetitionFilter
@@ -26,6 +27,7 @@ STAGE_DESCRIPTIONS: dict[str, str] = {
     "gopher_quality": "drop texts failing Gopher's word-count, word-length, symbol and stop-word rules",
     "c4": "C4 line cleaning and document rules (rewrites the text)",
     "fineweb_quality": "FineWeb's rules: terminal punctuation, short lines, duplicated lines, newlines per word",
+    "decontaminate": "drop (or flag) texts sharing a 13-word / 50-character n-gram with named benchmarks",
     "exact_dedup": "one document per normalised-text hash; newest capture per URL",
     "minhash_dedup": "MinHash-LSH near-duplicate removal (5-grams, 14 bands x 8 hashes)",
     "pii": "replace e-mails, public IPs, phones, cards, IBANs, national IDs and secrets",
@@ -45,6 +47,8 @@ def phase_a_stages(config: RunConfig) -> list[Stage]:
         C4Filter(config.c4),
         FineWebQualityFilter(config.fineweb_quality),
     ]
+    if config.stage_enabled("decontaminate"):  # its constructor checks the benchmark paths
+        stages.append(DecontaminationFilter(config.decontaminate))
     return [stage for stage in stages if config.stage_enabled(stage.name)]
 
 

@@ -47,3 +47,8 @@ def char_script_share(normalized: str) -> float:
     sample = normalized[:10_000]
     letters = len(sample) - sample.count(" ")
     return len(_CHAR_SCRIPTS.findall(sample)) / letters if letters else 0.0
+
+
+def has_char_script(normalized: str) -> bool:
+    """Whether any character is in a script without word spaces (the whole text is searched)."""
+    return not normalized.isascii() and _CHAR_SCRIPTS.search(normalized) is not None

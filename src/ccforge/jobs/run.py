@@ -349,6 +349,9 @@ def local_config_files(config: RunConfig) -> list[tuple[str, str]]:
             found += [("url_filter.use_fetched", str(p)) for p in fetched_blocklists()]
     if config.minhash_dedup.enabled:
         found += [("minhash_dedup.against", p) for p in config.minhash_dedup.against if is_local_path(p)]
+    if config.stage_enabled("decontaminate"):
+        found += [("decontaminate.benchmarks", spec.path) for spec in config.decontaminate.benchmarks
+                  if is_local_path(spec.path)]
     encoding = config.tokenize.encoding
     if config.tokenize.enabled and (encoding.endswith(".tiktoken") or "/" in encoding) and is_local_path(encoding):
         found.append(("tokenize.encoding", encoding))

@@ -42,9 +42,11 @@ _DOCUMENT_FIELDS = [
     ("language_score", pa.float64()),
 ]
 
-# The documents output: FineWeb's columns, then ccforge's own.
+# The documents output: FineWeb's columns, then ccforge's own. `contamination` (decontaminate's
+# `action: flag`) lists the benchmarks a document shares n-grams with, null when none.
 DOCUMENT_SCHEMA = pa.schema(
-    _DOCUMENT_FIELDS + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64())]
+    _DOCUMENT_FIELDS
+    + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64()), ("contamination", pa.list_(pa.string()))]
 )
 
 # Phase-A output: the documents that passed the per-document filters, with the
@@ -104,6 +106,7 @@ def document_row(doc: Document) -> dict:
         "language_score": float(doc.language_score),
         "token_count": doc.metadata.get("token_count"),
         "minhash_cluster_size": doc.metadata.get("minhash_cluster_size", 1),
+        "contamination": doc.metadata.get("contamination"),
     }
 
 
