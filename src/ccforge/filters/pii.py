@@ -55,8 +55,9 @@ class PiiConfig:
     # aws_key private_key bearer_token jwt url_credentials api_token.
     kinds: list[str] = field(default_factory=lambda: list(KINDS))
     only_public_ips: bool = True  # private and reserved ranges are kept, as FineWeb
-    # Regions whose national formats count as phones (international +NN always do).
-    phone_regions: list[str] = field(default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"])
+    # Regions whose national numbers count as phones (international +NN always do);
+    # "all": every region libphonenumber knows, for a multilingual crawl.
+    phone_regions: list[str] = field(default_factory=lambda: ["all"])
 
 
 class PiiScrubber(Stage):
@@ -117,7 +118,7 @@ class PiiScrubber(Stage):
         kinds, found, size = self.kinds, [], len(text)
         for cluster in patterns.DIGIT_CLUSTER.finditer(text):
             start, end = cluster.span()
-            digits = sum(c.isdigit() for c in cluster.group(0))
+            digits = sum(c.isdecimal() for c in cluster.group(0))
             pos, endpos = max(0, start - 45), min(size, end + 45)
             if "ipv4" in kinds and "." in cluster.group(0):
                 found += patterns.find_ipv4(text, pos, endpos, self.config.only_public_ips)
@@ -131,8 +132,9 @@ class PiiScrubber(Stage):
                 found += patterns.find_cn_ids(text, pos, endpos)
             if digits >= 11 and "cn_mobile" in kinds:
                 found += patterns.find_cn_mobiles(text, pos, endpos)
-            if digits >= 7 and self._phones is not None:
-                found += self._phones.find(text, max(0, start - 3), end)
+            if digits >= 6 and self._phones is not None:
+                # The window reaches back for a "(+57) " or "030 / " the cluster does not hold.
+                found += self._phones.find(text, max(0, start - 25), end)
         return found
 
 

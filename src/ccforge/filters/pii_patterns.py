@@ -33,7 +33,7 @@ class Span(NamedTuple):
 
 # Five or more digits joined by at most two separator characters: every number-shaped
 # kind (IPv4, card, IBAN, SSN, CN ID and mobile, phone) lies in or beside one.
-DIGIT_CLUSTER = re.compile(r"[0-9](?:[ \-./()\u00a0]{0,2}[0-9]){4,}")
+DIGIT_CLUSTER = re.compile(r"\d(?:[ \-./()\u00a0\u2013]{0,2}\d){4,}")  # any script's digits
 
 
 def _matches(pattern: re.Pattern[str], text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
