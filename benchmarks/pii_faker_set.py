@@ -21,7 +21,9 @@ How it is made (deterministic for a seed and a Faker version):
 Labels say what Faker meant. Where Faker writes something that no issuer or plan would
 produce (an IBAN for a country without IBANs, a card prefix no network uses, a phone number
 with a country code that does not exist), the label keeps its kind and gets the variant
-`faker-invalid:<why>`, so the benchmark reports those misses instead of dropping them.
+`faker-invalid:<why>`; an IPv6 address Faker draws from a special-purpose range (multicast,
+unique-local, ...), which the stage keeps on purpose, gets `by-design:<range>`. The
+benchmark reports those as misses and also gives recall without them.
 """
 
 from __future__ import annotations
@@ -305,11 +307,25 @@ def _ipv6(pool: FakerPool, rng: random.Random) -> tuple[str, str, str]:
         value = f"{head}:{faker.ipv4_public()}"
     elif form == "prefix":
         value = faker.ipv6(network=True)
-    elif form == "bracketed":
-        return str(address), form, "en_US", "[{}]:" + str(rng.choice([443, 8080]))
     else:
         value = str(address)
-    return value, form, "en_US"
+    wrap = "[{}]:" + str(rng.choice([443, 8080])) if form == "bracketed" else "{}"
+    network = ipaddress.IPv6Network(value, strict=False)
+    if not _personal(network.network_address):
+        form = f"by-design:{_special_range(network.network_address)} (kept with pii.only_public_ips)"
+    return value, form, "en_US", wrap
+
+
+def _personal(address: ipaddress.IPv6Address) -> bool:
+    return _special_range(address) is None
+
+
+def _special_range(address: ipaddress.IPv6Address) -> str | None:
+    """Faker draws from the whole address space; these ranges are no one's public address."""
+    for name in ("multicast", "link_local", "site_local", "loopback", "unspecified", "private"):
+        if getattr(address, f"is_{name}"):
+            return name
+    return None
 
 
 def _ssn(pool: FakerPool, rng: random.Random) -> tuple[str, str, str]:

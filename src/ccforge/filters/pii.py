@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ccforge.document import Document, Drop
 from ccforge.filters import pii_patterns as patterns
+from ccforge.filters import pii_payment as payment
 from ccforge.filters.pii_patterns import Span
 from ccforge.filters.pii_phone import PhoneFinder
 from ccforge.filters.pii_replace import ALL_STAND_INS, KINDS, REPLACEMENTS, DocumentReplacer
@@ -123,9 +124,9 @@ class PiiScrubber(Stage):
             if "ipv4" in kinds and "." in cluster.group(0):
                 found += patterns.find_ipv4(text, pos, endpos, self.config.only_public_ips)
             if "iban" in kinds:
-                found += patterns.find_ibans(text, pos, endpos)
+                found += payment.find_ibans(text, pos, endpos)
             if digits >= 12 and "card" in kinds:
-                found += patterns.find_cards(text, pos, endpos)
+                found += payment.find_cards(text, pos, endpos)
             if digits >= 9 and "ssn" in kinds:
                 found += patterns.find_ssns(text, pos, endpos)
             if digits >= 17 and "cn_id" in kinds:

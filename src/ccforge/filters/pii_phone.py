@@ -27,7 +27,9 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 from stdnum import isbn as stdnum_isbn
 
-from ccforge.filters.pii_patterns import Span, follows_iban_head, looks_like_isbn
+from ccforge.filters.pii_context import nearest_label
+from ccforge.filters.pii_patterns import Span, looks_like_isbn
+from ccforge.filters.pii_payment import follows_iban_head
 
 # Between digit groups: "-", "/", en dash (each with optional spaces), ".", a space, or
 # brackets. Not ". ": that ends a sentence or a reference ("1991. 56-93").
@@ -39,26 +41,6 @@ EXTENSION = re.compile(
 CANDIDATE = re.compile(
     rf"(?<![\dA-Za-z+/=#%&?._$\u20ac\u00a3\u00a5@-])(?<!\d[ \u00a0./\-])(?:\+[ \u00a0]?\(?|\(\+?[ \u00a0]?|(?=00))?\d(?:{_SEP}?\d)+"
 )
-# Words that make a number a phone number, in the languages of a multilingual crawl; and
-# single letters used so in footers ("T: ...", "M: ...").
-PHONE_WORDS = re.compile(
-    r"(?i)(?:\b(?:tel|tél|tlf|tfn|telephone|téléphone|telefon|telefono|teléfono|telefone|telefoon|puh|puhelin|"
-    r"tele|teléf|telf|tfno|phone|ph|call|ring|dial|reach|reached|rufen|erreichbar|joignable|llamar|llámenos|chiamare|fax|mobile?|mobil|mobiel|mob|móvil|movil|cell|cellphone|cellulare|celular|cel|handy|"
-    r"portable|gsm|hotline|helpline|whatsapp|viber|sms|contact|kontakt|contacto|contatto|ruf|anrufen|appelez|"
-    r"appeler|llámanos|llame|ligue|chiamaci|chiama|bel|zadzwoń|kom|тел|телефон|телефону|моб|факс|звоните|"
-    r"telp|hp|sđt|đt|điện thoại|τηλ|cep|arayın|טלפון|هاتف|جوال|اتصل|تلفن)\b"
-    r"|(?<![A-Za-z])[TMF](?=[ \u00a0]?:)"
-    r"|电话|電話|手机|手機|联系|聯繫|热线|咨询|携帯|問い合わせ|お問合せ|전화|휴대폰|문의|फ़ोन|फोन|मोबाइल|โทร)"
-)
-# Words that name some other identifier; the nearer of this and a phone word decides.
-OTHER_ID_WORDS = re.compile(
-    r"(?i)(?:\b(?:isbn(?:-1[03])?|issn|doi|pmid|arxiv|eprint|patent|sku|upc|ean|gtin|iban|bic|swift|order|orders|"
-    r"invoice|inv|ref|reference|tracking|ticket|case|serial|s/n|model|part|item|id|art\.?-nr|artikel|"
-    r"bestellnummer|bestell-nr|auftrag|rechnung|kundennummer|commande|facture|référence|pedido|factura|ordine|"
-    r"fattura|заказ|счёт|счет|pp|pages?|vol|account|konto|compte|cuenta|vin|imei|lot|batch|version|v|firmware|build|"
-    r"release|iso|din)\b|订单|单号|编号|注文)"
-)
-LABEL_WINDOW = 40  # characters before a number searched for these words, on its own line
 
 CURRENCY_BEFORE = re.compile(
     r"(?:[$\u20ac\u00a3\u00a5\u20b9\u20bd\u20a9\u20ab\u20ba\u20b4\u20a6\u20b1\ufdfc]|\b(?:USD|EUR|GBP|CHF|JPY|CNY|"
@@ -168,7 +150,7 @@ class PhoneFinder:
         digits = ascii_digits(raw)
         if not 6 <= len(digits) <= 17 or (not has_extension and _glued(text, start, end)):
             return False
-        word = _nearest_label(text, start)
+        word = nearest_label(text, start)
         if word == "other" or follows_iban_head(text, start):
             return False
         stripped = raw.lstrip("(")
@@ -221,18 +203,6 @@ def _glued(text: str, start: int, end: int) -> bool:
     if after[:1].isascii() and after[:1].isalnum():
         return True  # (other scripts may follow a number directly: "13812345678微信同号")
     return len(after) == 2 and after[0] in "-./" and after[1].isdigit()
-
-
-def _nearest_label(text: str, start: int) -> str | None:
-    """"phone" or "other": which kind of word is nearest before `start` on its line."""
-    line_start = text.rfind("\n", 0, start) + 1
-    window_start = max(line_start, start - LABEL_WINDOW)
-    best, best_end = None, -1
-    for pattern, label in ((PHONE_WORDS, "phone"), (OTHER_ID_WORDS, "other")):
-        for match in pattern.finditer(text, window_start, start):
-            if match.end() > best_end:
-                best, best_end = label, match.end()
-    return best
 
 
 def _refused_shape(text: str, start: int, end: int, raw: str, digits: str) -> bool:
