@@ -242,8 +242,12 @@ def _phone_layout(groups: list[str], separators: list[str], bracketed_area: bool
     if all(len(g) <= 2 for g in groups) and not trunk:
         return False  # "28-29-29-32", "7 11 27 28": numbers in a row; "06 12 64 45 96" has its 0
     if len(groups) == 2:
-        # "030 1234567", "(0150) 008063", "8361 2047"; not a range ("1450-1412"), "08537-014"
-        return (trunk and len(groups[1]) >= 4) or (separators[-1] == " " and len(groups[0]) == len(groups[1]) == 4)
+        # An area code and a longer number ("030 1234567", "(0150) 008063", "210 3302292",
+        # "10-119714"), or 4-4 ("8361 2047"); not a range ("1450-1412", "1211-24"), "08537-014".
+        area, number = len(groups[0]), len(groups[1])
+        if trunk:
+            return number >= 4
+        return (number > area and number >= 5) or (separators[-1] == " " and area == number == 4)
     return True
 
 
