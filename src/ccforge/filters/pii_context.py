@@ -17,7 +17,7 @@ PHONE_WORDS = re.compile(
     r"fax|mobile?|mobil|mobiel|mob|móvil|movil|cell|cellphone|cellulare|celular|cel|handy|"
     r"portable|gsm|hotline|helpline|whatsapp|viber|sms|contact|kontakt|contacto|contatto|ruf|anrufen|appelez|"
     r"appeler|llámanos|llame|ligue|chiamaci|chiama|bel|zadzwoń|kom|тел|телефон|телефону|моб|факс|звоните|"
-    r"telp|hp|sđt|đt|điện thoại|τηλ|cep|arayın|טלפון|هاتف|جوال|اتصل|تلفن)\b"
+    r"telp|hp|sđt|đt|điện thoại|τηλ|arayın|טלפון|هاتف|جوال|اتصل|تلفن)\b"
     r"|(?<![A-Za-z])[TMF](?=[ \u00a0]?:)"
     r"|电话|電話|手机|手機|联系|聯繫|热线|咨询|携帯|問い合わせ|お問合せ|전화|휴대폰|문의|फ़ोन|फोन|मोबाइल|โทร)"
 )
@@ -31,7 +31,7 @@ OTHER_ID_WORDS = re.compile(
     r"invoice|inv|ref|reference|tracking|ticket|case|serial|s/n|model|part|item|id|art\.?-nr|artikel|"
     r"bestellnummer|bestell-nr|auftrag|rechnung|kundennummer|commande|facture|référence|pedido|factura|ordine|"
     r"fattura|заказ|счёт|счет|pp|pages?|vol|account|konto|compte|cuenta|vin|imei|lot|batch|version|v|firmware|build|"
-    r"release|iso|din)\b|订单|单号|编号|注文)"
+    r"release|iso|din|zip|postcode|postal|plz|cep)\b|订单|单号|编号|注文)"
 )
 LABEL_WINDOW = 40
 LABELS = {"phone": PHONE_WORDS, "card": CARD_WORDS, "other": OTHER_ID_WORDS}

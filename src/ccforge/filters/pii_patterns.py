@@ -135,7 +135,8 @@ def find_ipv6(text: str, public_only: bool = True) -> list[Span]:
             if public_only and not _personal_ipv6(address):
                 continue
             with_prefix = "/" in text[match.start() : end]
-            if sum(1 for group in written.split(":") if group) < (1 if with_prefix else 3):
+            groups = sum(2 if "." in group else 1 for group in written.split(":") if group)  # a quad is two
+            if groups < (1 if with_prefix else 3):
                 continue  # "30::" in "Guard:: Oct. 30:: 2012" parses, but is not written as an address
             spans.append(Span(match.start(), end, "ipv6"))
     return spans

@@ -112,7 +112,7 @@ def is_iban(candidate: str) -> bool:
     if stdnum_iban.is_valid(compact):
         return True
     length = IBAN_OUTSIDE_REGISTRY.get(compact[:2])
-    return length == len(compact) and compact[2:].isdigit() and mod_97_10.is_valid(compact[4:] + compact[:4])
+    return length == len(compact) and compact[2:4].isdigit() and mod_97_10.is_valid(compact[4:] + compact[:4])
 
 
 def find_ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:

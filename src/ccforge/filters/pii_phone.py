@@ -150,9 +150,9 @@ class PhoneFinder:
         digits = ascii_digits(raw)
         if not 6 <= len(digits) <= 17 or (not has_extension and _glued(text, start, end)):
             return False
-        word = nearest_label(text, start)
-        if word == "other" or follows_iban_head(text, start):
-            return False
+        word = nearest_label(text, start, ("phone", "card", "other"))
+        if word in ("card", "other") or follows_iban_head(text, start):
+            return False  # named as a card, an order, an ISBN, ...
         stripped = raw.lstrip("(")
         if stripped.startswith("+") or (stripped.startswith("00") and not stripped.startswith("000")):
             return self._is_international(stripped, digits, word == "phone")
