@@ -451,9 +451,12 @@ def _insertion_points(text: str) -> list[int]:
     return [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
 
 
-def build(texts: list[str], seed: int = 0, max_snippets: int = 5, positive_share: float = 0.6) -> list[LabelledDoc]:
-    """One labelled document per base text."""
-    rng = random.Random(seed)
+def insert_snippets(
+    texts: list[str], rng: random.Random, make_snippet: Callable[[random.Random], tuple[str, list[Label]]],
+    max_snippets: int = 5,
+) -> list[LabelledDoc]:
+    """One labelled document per base text: 0 to `max_snippets` snippets at line starts.
+    `make_snippet` returns a snippet and its labels, with offsets inside the snippet."""
     docs = []
     for base in texts:
         points = _insertion_points(base)
@@ -464,17 +467,8 @@ def build(texts: list[str], seed: int = 0, max_snippets: int = 5, positive_share
             parts.append(base[position:point])
             length += point - position
             position = point
-            if rng.random() < positive_share:
-                kind, make, templates = rng.choice(POSITIVES)
-                value, variant = make(rng)
-                template = rng.choice(templates)
-                before, after = template.split("{}")
-                snippet = before + value + after
-                doc.labels.append(Label(length + len(before), length + len(before) + len(value), kind, variant))
-            else:
-                variant, make_negative = rng.choice(NEGATIVES)
-                snippet = make_negative(rng)
-                doc.labels.append(Label(length, length + len(snippet), "negative", variant))
+            snippet, labels = make_snippet(rng)
+            doc.labels += [Label(length + lab.start, length + lab.end, lab.kind, lab.variant) for lab in labels]
             snippet += "\n"
             doc.inserted.append((length, length + len(snippet)))
             parts.append(snippet)
@@ -483,3 +477,19 @@ def build(texts: list[str], seed: int = 0, max_snippets: int = 5, positive_share
         doc.text = "".join(parts)
         docs.append(doc)
     return docs
+
+
+def build(texts: list[str], seed: int = 0, max_snippets: int = 5, positive_share: float = 0.6) -> list[LabelledDoc]:
+    """One labelled document per base text, with this module's hand-made snippets."""
+
+    def make_snippet(rng: random.Random) -> tuple[str, list[Label]]:
+        if rng.random() < positive_share:
+            kind, make, templates = rng.choice(POSITIVES)
+            value, variant = make(rng)
+            before, after = rng.choice(templates).split("{}")
+            return before + value + after, [Label(len(before), len(before) + len(value), kind, variant)]
+        variant, make_negative = rng.choice(NEGATIVES)
+        snippet = make_negative(rng)
+        return snippet, [Label(0, len(snippet), "negative", variant)]
+
+    return insert_snippets(texts, random.Random(seed), make_snippet, max_snippets)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ccforge.document import Document, Drop
 from ccforge.filters import pii_patterns as patterns
+from ccforge.filters import pii_payment as payment
 from ccforge.filters.pii_patterns import Span
 from ccforge.filters.pii_phone import PhoneFinder
 from ccforge.filters.pii_replace import ALL_STAND_INS, KINDS, REPLACEMENTS, DocumentReplacer
@@ -55,8 +56,9 @@ class PiiConfig:
     # aws_key private_key bearer_token jwt url_credentials api_token.
     kinds: list[str] = field(default_factory=lambda: list(KINDS))
     only_public_ips: bool = True  # private and reserved ranges are kept, as FineWeb
-    # Regions whose national formats count as phones (international +NN always do).
-    phone_regions: list[str] = field(default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN"])
+    # Regions whose national numbers count as phones (international +NN always do);
+    # "all": every region libphonenumber knows, for a multilingual crawl.
+    phone_regions: list[str] = field(default_factory=lambda: ["all"])
 
 
 class PiiScrubber(Stage):
@@ -117,22 +119,23 @@ class PiiScrubber(Stage):
         kinds, found, size = self.kinds, [], len(text)
         for cluster in patterns.DIGIT_CLUSTER.finditer(text):
             start, end = cluster.span()
-            digits = sum(c.isdigit() for c in cluster.group(0))
+            digits = sum(c.isdecimal() for c in cluster.group(0))
             pos, endpos = max(0, start - 45), min(size, end + 45)
             if "ipv4" in kinds and "." in cluster.group(0):
                 found += patterns.find_ipv4(text, pos, endpos, self.config.only_public_ips)
             if "iban" in kinds:
-                found += patterns.find_ibans(text, pos, endpos)
+                found += payment.find_ibans(text, pos, endpos)
             if digits >= 12 and "card" in kinds:
-                found += patterns.find_cards(text, pos, endpos)
+                found += payment.find_cards(text, pos, endpos)
             if digits >= 9 and "ssn" in kinds:
                 found += patterns.find_ssns(text, pos, endpos)
             if digits >= 17 and "cn_id" in kinds:
                 found += patterns.find_cn_ids(text, pos, endpos)
             if digits >= 11 and "cn_mobile" in kinds:
                 found += patterns.find_cn_mobiles(text, pos, endpos)
-            if digits >= 7 and self._phones is not None:
-                found += self._phones.find(text, max(0, start - 3), end)
+            if digits >= 6 and self._phones is not None:
+                # The window reaches back for a "(+57) " or "030 / " the cluster does not hold.
+                found += self._phones.find(text, max(0, start - 25), end)
         return found
 
 

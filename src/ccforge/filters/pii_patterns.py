@@ -18,9 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from stdnum import iban as stdnum_iban
 from stdnum import isbn as stdnum_isbn
-from stdnum import luhn
 from stdnum.cn import ric
 from stdnum.us import ssn as stdnum_ssn
 
@@ -33,10 +31,10 @@ class Span(NamedTuple):
 
 # Five or more digits joined by at most two separator characters: every number-shaped
 # kind (IPv4, card, IBAN, SSN, CN ID and mobile, phone) lies in or beside one.
-DIGIT_CLUSTER = re.compile(r"[0-9](?:[ \-./()\u00a0]{0,2}[0-9]){4,}")
+DIGIT_CLUSTER = re.compile(r"\d(?:[ \-./()\u00a0\u2013]{0,2}\d){4,}")  # any script's digits
 
 
-def _matches(pattern: re.Pattern[str], text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
+def window_matches(pattern: re.Pattern[str], text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
     """Matches in text[pos:endpos], except those cut short by `endpos`."""
     for match in pattern.finditer(text, pos, endpos):
         if match.end() < endpos or endpos >= len(text):
@@ -71,7 +69,7 @@ def find_emails(text: str) -> list[Span]:
     for at in _positions(text, "@"):
         if at < covered:
             continue
-        for match in _matches(EMAIL, text, max(0, at - 100), min(len(text), at + 260)):
+        for match in window_matches(EMAIL, text, max(0, at - 100), min(len(text), at + 260)):
             if match.start() <= at < match.end() and match.group(2).lower() not in FILE_SUFFIXES:
                 spans.append(Span(match.start(), match.end(), "email"))
                 covered = match.end()
@@ -81,27 +79,35 @@ def find_emails(text: str) -> list[Span]:
 
 # --- IP addresses ----------------------------------------------------------------------
 OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-IPV4 = re.compile(rf"(?<![0-9A-Za-z.])(?:{OCTET}\.){{3}}{OCTET}(?![0-9A-Za-z]|\.[0-9])")
+# Not after ":": "::ffff:192.0.2.1" is an IPv6 address, which the IPv6 rules judge.
+IPV4 = re.compile(rf"(?<![0-9A-Za-z.:])(?:{OCTET}\.){{3}}{OCTET}(?:/(?:3[0-2]|[12]?[0-9]))?(?![0-9A-Za-z]|\.[0-9])")
 # A dotted quad right after one of these words is a version or a section number.
 VERSION_WORDS = re.compile(
     r"(?i)(?:\b(?:version|versions|ver\.?|release|build|rev\.?|revision|firmware|patch|update|"
     r"kernel|driver|bios|v|section|sec\.|chapter|article|art\.|clause|table|figure|fig\.|step|para|no\.)|\u00a7)"
     r"[ \t]*[:#(-]?[ \t]*\Z"  # on the same line
 )
-IPV6 = re.compile(r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])")
+# Full, compressed or mixed ("::ffff:192.0.2.1"), with a zone ("%eth0") or a prefix length.
+IPV6 = re.compile(
+    r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{0,4})"
+    r"(?:%[0-9A-Za-z_.-]+)?(?:/[0-9]{1,3})?(?![0-9A-Za-z]|:[0-9A-Fa-f:])"
+)
 # Every IPv6 address has two colons with at most four hex digits between them; the
 # literal ":" at the start lets the regex engine skip quickly to candidates.
 IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
-GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")  # all that is assigned on the internet
+# "rv:1.9.0.20", "Chrome/10.0.648.133": a version inside a browser's user agent.
+PRODUCT_TOKEN = re.compile(r"(?:[A-Za-z]/|\brv:)\Z")
 
 
 def find_ipv4(text: str, pos: int = 0, endpos: int | None = None, public_only: bool = True) -> list[Span]:
     spans = []
-    for match in _matches(IPV4, text, pos, len(text) if endpos is None else endpos):
-        value = match.group(0)
-        if all(len(part) == 1 for part in value.split(".")):
-            continue  # 1.2.3.4-style: a version or a well-known resolver, not a person
+    for match in window_matches(IPV4, text, pos, len(text) if endpos is None else endpos):
+        value = match.group(0).split("/")[0]
+        if all(len(part) == 1 for part in value.split(".")[:3]):
+            continue  # 1.2.3.4, 7.5.3.142: versions (or a well-known resolver), not a person
         if VERSION_WORDS.search(text, max(0, match.start() - 20), match.start()):
+            continue
+        if PRODUCT_TOKEN.search(text, max(0, match.start() - 3), match.start()):
             continue
         if public_only and not ipaddress.IPv4Address(value).is_global:
             continue
@@ -115,105 +121,34 @@ def find_ipv6(text: str, public_only: bool = True) -> list[Span]:
     for hint in IPV6_HINT.finditer(text):
         if hint.start() < covered:
             continue
-        for match in _matches(IPV6, text, max(0, hint.start() - 40), min(len(text), hint.end() + 40)):
+        for match in window_matches(IPV6, text, max(0, hint.start() - 40), min(len(text), hint.end() + 70)):
             if not match.start() <= hint.start() < match.end():
                 continue
-            covered = match.end()
+            covered, end = match.end(), match.end()
+            if match.group(0).endswith(":") and not match.group(0).endswith("::"):
+                end -= 1  # "Reply from 2a00:...:25de: bytes=32": the colon ends the phrase
+            written = re.split(r"[%/]", text[match.start() : end])[0]
             try:
-                address = ipaddress.IPv6Address(match.group(0))
+                address = ipaddress.IPv6Address(written)
             except ValueError:
                 continue  # times, ratios, MAC addresses, Bible verses
-            if public_only and not (address.is_global and address in GLOBAL_UNICAST):
+            if public_only and not _personal_ipv6(address):
                 continue
-            if sum(1 for group in match.group(0).split(":") if group) < 3:
+            with_prefix = "/" in text[match.start() : end]
+            groups = sum(2 if "." in group else 1 for group in written.split(":") if group)  # a quad is two
+            if groups < (1 if with_prefix else 3):
                 continue  # "30::" in "Guard:: Oct. 30:: 2012" parses, but is not written as an address
-            spans.append(Span(match.start(), match.end(), "ipv6"))
+            spans.append(Span(match.start(), end, "ipv6"))
     return spans
 
 
-# --- payment cards ----------------------------------------------------------------------
-CARD = re.compile(r"(?<![0-9A-Za-z.,+-])[0-9](?:[ -]?[0-9]){11,18}(?![0-9A-Za-z]|[.,-][0-9])")
-# Issuer prefixes and lengths (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay,
-# Maestro). Luhn alone passes one random number in ten; the issuer rules cut that down.
-CARD_BRANDS: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = (
-    (re.compile(r"4"), frozenset({16, 19})),
-    (re.compile(r"5[1-5]|2(?:2[2-9][1-9]|2[3-9]|[3-6]|7[01]|720)"), frozenset({16})),
-    (re.compile(r"3[47]"), frozenset({15})),
-    (re.compile(r"6(?:011|4[4-9]|5)"), frozenset({16, 17, 18, 19})),
-    (re.compile(r"35(?:2[89]|[3-8])"), frozenset({16, 17, 18, 19})),
-    (re.compile(r"3(?:0[0-5]|[689])"), frozenset({14, 15, 16})),
-    (re.compile(r"62"), frozenset({16, 17, 18, 19})),
-    (re.compile(r"5[06-8]|6[0-9]"), frozenset({16})),
-)
-# How printed card numbers are grouped: 4-4-4-4(-n), Amex 4-6-5, Diners 4-6-4.
-CARD_GROUPINGS = frozenset(
-    {(4, 4, 4, 4), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)}
-)
-
-
-def is_card_number(candidate: str) -> bool:
-    digits = candidate.replace(" ", "").replace("-", "")
-    separators = {c for c in candidate if c in " -"}
-    if len(separators) > 1:
-        return False
-    if separators:
-        groups = tuple(len(g) for g in re.split(r"[ -]", candidate))
-        if groups not in CARD_GROUPINGS:
-            return False
-    if not any(p.match(digits) and len(digits) in lengths for p, lengths in CARD_BRANDS):
-        return False
-    return luhn.is_valid(digits)
-
-
-def _card_within(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The longest run of whole digit groups in text[start:end] that is a card number:
-    the pattern also takes neighbours such as the "09" of "4111 ... 1111 09/27"."""
-    groups = [(m.start(), m.end()) for m in re.finditer(r"[0-9]+", text[start:end])]
-    options = sorted(
-        ((i, j) for i in range(len(groups)) for j in range(i, len(groups))),
-        key=lambda ij: groups[ij[0]][0] - groups[ij[1]][1],
-    )
-    for i, j in options:
-        first, last = start + groups[i][0], start + groups[j][1]
-        if 12 <= sum(e - s for s, e in groups[i : j + 1]) <= 19 and is_card_number(text[first:last]):
-            return first, last
-    return None
-
-
-def find_cards(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:
-    spans = []
-    for match in _matches(CARD, text, pos, len(text) if endpos is None else endpos):
-        found = _card_within(text, match.start(), match.end())
-        if found and not follows_iban_head(text, found[0]):
-            spans.append(Span(found[0], found[1], "card"))
-    return spans
-
-
-# --- IBAN -----------------------------------------------------------------------------------
-IBAN = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}(?![0-9A-Za-z])")
-
-
-# "DE47 ", "NL04 MXHK ", "IT81 N811 ": digits after this are the rest of an (invalid) IBAN.
-IBAN_HEAD = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]{4}){0,2} ?\Z")
-
-
-def follows_iban_head(text: str, start: int) -> bool:
-    return IBAN_HEAD.search(text, max(0, start - 16), start) is not None
-
-
-def find_ibans(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:
-    spans = []
-    for match in _matches(IBAN, text, pos, len(text) if endpos is None else endpos):
-        candidate = match.group(0)
-        # The pattern may run on into a following upper-case word ("... 00 BIC"): take
-        # the longest prefix that ends on a character and passes the mod-97 check.
-        for end in range(len(candidate), 14, -1):
-            if candidate[end - 1] == " ":
-                continue
-            if stdnum_iban.is_valid(candidate[:end]):
-                spans.append(Span(match.start(), match.start() + end, "iban"))
-                break
-    return spans
+def _personal_ipv6(address: ipaddress.IPv6Address) -> bool:
+    """Not of a special-purpose range (private, link- and site-local, loopback, multicast,
+    documentation). Unallocated space counts: a written address there is still an address."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_global
+    special = address.is_private or address.is_link_local or address.is_site_local or address.is_multicast
+    return not (special or address.is_loopback or address.is_unspecified)
 
 
 # --- US social security numbers ----------------------------------------------------------------
@@ -229,10 +164,10 @@ def find_ssns(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:
     endpos = len(text) if endpos is None else endpos
     spans = [
         Span(m.start(), m.end(), "ssn")
-        for m in _matches(SSN_DASHED, text, pos, endpos)
+        for m in window_matches(SSN_DASHED, text, pos, endpos)
         if stdnum_ssn.is_valid(m.group(0))
     ]
-    for match in _matches(SSN_LABELLED, text, pos, endpos):
+    for match in window_matches(SSN_LABELLED, text, pos, endpos):
         if stdnum_ssn.is_valid(match.group(1).replace(" ", "")):
             spans.append(Span(match.start(1), match.end(1), "ssn"))
     return spans
@@ -250,14 +185,14 @@ CN_COUNTRY_CODE = re.compile(r"(?:\+|00)86[ -]?\Z")
 def find_cn_ids(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:
     return [
         Span(m.start(), m.end(), "cn_id")
-        for m in _matches(CN_ID, text, pos, len(text) if endpos is None else endpos)
+        for m in window_matches(CN_ID, text, pos, len(text) if endpos is None else endpos)
         if ric.is_valid(m.group(0))  # checksum, birth date and region code
     ]
 
 
 def find_cn_mobiles(text: str, pos: int = 0, endpos: int | None = None) -> list[Span]:
     spans = []
-    for match in _matches(CN_MOBILE, text, pos, len(text) if endpos is None else endpos):
+    for match in window_matches(CN_MOBILE, text, pos, len(text) if endpos is None else endpos):
         value = match.group(0)
         if " " in value and "-" in value:
             continue  # "138 0013-8000" mixes styles: more likely two numbers
