@@ -58,18 +58,22 @@ def corpus() -> list[Document]:
 def with_keys(docs: list[Document], minhash_cfg: MinhashDedupConfig) -> list[Document]:
     stage = DedupKeys(ExactDedupConfig(), minhash_cfg)
     stage.setup()
-    return [stage.process(Document(**{**d.__dict__, "metadata": {}})) for d in docs]
+    return [stage.process(Document(**{**d.__dict__, "metadata": dict(d.metadata)})) for d in docs]
 
 
 def key_rows(docs: list[Document]) -> list[dict]:
     return [
-        {"id": d.id, "url": d.url, "date": d.date, "exact_hash": d.metadata["exact_hash"], "minhash_bands": d.metadata["minhash_bands"]}
+        {"id": d.id, "url": d.url, "date": d.date, "file_path": d.file_path,
+         "record_offset": d.metadata.get("record_offset"), "exact_hash": d.metadata["exact_hash"],
+         "minhash_bands": d.metadata["minhash_bands"]}
         for d in docs
     ]
 
 
 def run_dedup(tmp_path: Path, docs, exact_cfg=None, minhash_cfg=None, multi_processing=False, index_dir=None,
               join=False):
+    """`join`: as on remote runners, verdicts joined by id and clusters found by rounds of
+    shuffles; otherwise as on the local runner (side input, union-find)."""
     exact_cfg = exact_cfg or ExactDedupConfig()
     minhash_cfg = minhash_cfg or MinhashDedupConfig()
     keyed = with_keys(docs, minhash_cfg)
@@ -77,7 +81,8 @@ def run_dedup(tmp_path: Path, docs, exact_cfg=None, minhash_cfg=None, multi_proc
     out = tmp_path / ("mp" if multi_processing else "mem")
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=options)
     rows = pipeline | "Keys" >> beam.Create(key_rows(keyed))
-    verdicts = rows | FindDuplicates(exact_cfg, minhash_cfg)
+    rounds = minhash_cfg.rounds_for(len(docs)) if join else None
+    verdicts = rows | FindDuplicates(exact_cfg, minhash_cfg, cc_rounds=rounds)
     kept = pipeline | "Docs" >> beam.Create(keyed) | DropDuplicates(exact_cfg, minhash_cfg, verdicts, join)
     kept | "KeptJson" >> beam.Map(lambda d: json.dumps([d.id, d.metadata["minhash_cluster_size"]])) | "WriteKept" >> beam.io.WriteToText(str(out / "kept"))
     verdicts | "VerdictJson" >> beam.Map(json.dumps) | "WriteVerdicts" >> beam.io.WriteToText(str(out / "verdicts"))
@@ -175,26 +180,75 @@ def band_index_rows(index_dir: Path) -> list[tuple[int, int]]:
 
 
 def test_verdicts_joined_by_id_keep_what_the_side_input_keeps(tmp_path):
-    """The remote runners' join on the id and the local side input: same documents,
-    cluster sizes, counts and band index; a record read twice stays twice in both."""
-    docs = near_duplicate_heavy_corpus(seed=3)[:50] + corpus() + [corpus()[4]]
+    """The remote runners' way (join on the id, clusters by rounds of shuffles) and the
+    local one (side input, union-find): same documents, cluster sizes, counts and band
+    index; a record read twice (from two files) is kept once in both."""
+    copy = corpus()[4]
+    copy.file_path, copy.metadata = "b-copy.warc.gz", {"record_offset": 7}
+    docs = near_duplicate_heavy_corpus(seed=3)[:50] + corpus() + [copy]
     side = run_dedup(tmp_path / "side", docs, index_dir=tmp_path / "side-index")
     joined = run_dedup(tmp_path / "join", docs, index_dir=tmp_path / "join-index", join=True)
     assert joined[0] == side[0] and joined[1] == side[1]
-    funnel = ("exact_dedup:in", "exact_dedup:kept", "minhash_dedup:in", "minhash_dedup:kept")
+    funnel = ("exact_dedup:in", "exact_dedup:kept", "minhash_dedup:in", "minhash_dedup:kept",
+              "exact_dedup:dropped:duplicate_record")
     assert [joined[2][k] for k in funnel] == [side[2][k] for k in funnel]
-    assert joined[2]["exact_dedup:kept"] == side[2]["exact_dedup:in"] - 3  # the record read twice: kept twice, in both
+    assert side[2]["exact_dedup:dropped:duplicate_record"] == 1
+    assert side[1][copy.id]["copy"] == ["", -1]  # the copy at the smallest (file, offset) stays
+    assert "minhash_dedup:cc_unsettled" not in joined[2]  # every cluster a star after the rounds
     assert band_index_rows(tmp_path / "join-index") == band_index_rows(tmp_path / "side-index")
     assert len(band_index_rows(tmp_path / "side-index")) > 0
 
 
-def test_disabled_stages_drop_nothing_and_count_nothing(tmp_path):
+@pytest.mark.parametrize("rounds", [None, 6])
+def test_copies_linked_only_through_the_original_are_one_cluster(tmp_path, rounds):
+    """Edited copies "a" and "b" each share a bucket with the original "z", not with each
+    other: one cluster, one kept document (a one-hop rule kept both), on both paths."""
+    def row(doc_id, bands):
+        return {"id": doc_id, "url": f"http://x/{doc_id}", "date": "", "file_path": "f", "record_offset": 0,
+                "exact_hash": hash(doc_id), "minhash_bands": bands}
+
+    rows = [row("z", [1, 2, 3]), row("a", [1, 20, 30]), row("b", [10, 2, 31]), row("c", [11, 21, 32])]
+    pipeline = beam.Pipeline(runner=FnApiRunner())
+    verdicts = pipeline | beam.Create(rows) | FindDuplicates(ExactDedupConfig(), MinhashDedupConfig(), cc_rounds=rounds)
+    _ = verdicts | beam.Map(json.dumps) | beam.io.WriteToText(str(tmp_path / "verdicts"))
+    pipeline.run().wait_until_finish()
+    got = dict(json.loads(line) for f in tmp_path.glob("verdicts*") for line in f.read_text().splitlines())
+    assert {doc: v["drop"] for doc, v in got.items()} == {"a": None, "b": "near_duplicate", "z": "near_duplicate"}
+    assert {v["cluster_size"] for v in got.values()} == {3}
+
+
+def test_clusters_by_rounds_of_shuffles_settle_a_long_chain(tmp_path):
+    """A chain of 2,000 ids in no order (each linked to the next): after log2(n) + 2 rounds of
+    large-star/small-star every id points at the smallest; the rounds are counted."""
+    from ccforge.pipeline.dedup_steps import ConnectedComponents
+
+    ids = [f"id{i:05d}" for i in range(2000)]
+    chain = random.Random(2).sample(ids, len(ids))
+    edges = [(max(a, b), min(a, b)) for a, b in zip(chain, chain[1:])]
+    rounds = MinhashDedupConfig().rounds_for(len(ids))
+    pipeline = beam.Pipeline(runner=FnApiRunner())
+    stars = pipeline | beam.Create(edges) | ConnectedComponents(rounds)
+    _ = stars | beam.Map(json.dumps) | beam.io.WriteToText(str(tmp_path / "stars"))
+    result = pipeline.run()
+    result.wait_until_finish()
+    got = sorted(tuple(json.loads(line)) for f in tmp_path.glob("stars*") for line in f.read_text().splitlines())
+    assert got == [(i, ids[0]) for i in ids[1:]]
+    counters = counters_from_result(result)
+    unsettled = [counters.get(f"minhash_dedup:cc_unsettled_round_{i:02d}", 0) for i in range(rounds)]
+    assert unsettled[0] > 1000 and unsettled[-1] == 0 and "minhash_dedup:cc_unsettled" not in counters
+    assert counters["minhash_dedup:cc_edges"] >= 2 * len(edges)
+
+
+def test_disabled_stages_drop_nothing_but_copies_of_one_record(tmp_path):
     docs = corpus()
+    copy = Document(**{**docs[0].__dict__, "file_path": "other.warc.gz", "metadata": {"record_offset": 1}})
     kept, verdicts, counters, _ = run_dedup(
-        tmp_path, docs, ExactDedupConfig(enabled=False), MinhashDedupConfig(enabled=False)
+        tmp_path, [*docs, copy], ExactDedupConfig(enabled=False), MinhashDedupConfig(enabled=False)
     )
-    assert len(kept) == len(docs) and verdicts == {}
-    assert not any(k.startswith(("exact_dedup:", "minhash_dedup:")) for k in counters)
+    assert len(kept) == len(docs) and list(verdicts) == [docs[0].id]
+    assert counters["exact_dedup:dropped:duplicate_record"] == 1
+    assert counters["exact_dedup:in"] == len(docs) + 1 and counters["exact_dedup:kept"] == len(docs)
+    assert not any(k.startswith("minhash_dedup:") for k in counters)
 
 
 def test_exact_only_keeps_near_copies(tmp_path):

@@ -35,6 +35,9 @@ class MinhashDedupConfig:
     char_shingle_languages: list[str] = field(
         default_factory=lambda: ["zh", "ja", "ko", "yue", "wuu", "th", "lo", "km", "my", "bo"]
     )
+    # Rounds of the connected-components shuffles on remote runners (each a large-star and
+    # a small-star step over the edges); 0: enough for the run's size, log2(documents) + 2.
+    cc_rounds: int = 0
     # Earlier run directories (or band-index Parquet globs) to deduplicate against:
     # a document sharing a band bucket with any of them is a near duplicate.
     against: list[str] = field(default_factory=list)
@@ -42,6 +45,11 @@ class MinhashDedupConfig:
     @property
     def num_perm(self) -> int:
         return self.num_bands * self.rows_per_band
+
+    def rounds_for(self, documents: int) -> int:
+        """Connected-components rounds for a run of this many documents: a chain of n
+        documents (the worst case met in tests) settles in about log2(n) rounds."""
+        return self.cc_rounds or max(1, documents).bit_length() + 2
 
     def validate(self) -> None:
         """Raise a one-line ValueError for settings that cannot make signatures."""
@@ -65,4 +73,5 @@ class MinhashDedupConfig:
             "shingle_hash": self.shingle_hash,
             "char_n_grams": self.char_n_grams,
             "char_shingle_languages": sorted(self.char_shingle_languages),
+            "char_script": "simplified",  # CJK shingles over text converted to simplified
         }

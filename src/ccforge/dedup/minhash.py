@@ -17,6 +17,7 @@ import numpy as np
 import xxhash
 
 from ccforge.dedup.config import MinhashDedupConfig
+from ccforge.chinese_script import to_simplified
 from ccforge.dedup.normalize import char_script_share
 
 _MERSENNE_PRIME = np.uint64((1 << 61) - 1)
@@ -104,7 +105,8 @@ class MinHasher:
 
     def shingles(self, normalized: str, language: str = "") -> list[bytes]:
         if self.uses_char_shingles(normalized, language):
-            return char_shingles(normalized, self.config.char_n_grams)
+            # Traditional and simplified copies of one text are one text.
+            return char_shingles(to_simplified(normalized), self.config.char_n_grams)
         return word_shingles(normalized, self.config.n_grams)
 
     def signature(self, shingles: list[bytes]) -> np.ndarray:

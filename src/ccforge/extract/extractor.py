@@ -34,7 +34,10 @@ class ExtractConfig:
     max_html_bytes: int = 2_000_000  # larger pages are cut to this many characters first
     favor_precision: bool = True  # FineWeb's trafilatura settings
     include_comments: bool = False
-    deduplicate: bool = True
+    # trafilatura's `deduplicate` drops text segments the same process has seen on earlier
+    # pages: a page's text would depend on what its worker extracted before. FineWeb ran
+    # with it on; here extraction is a pure function of the page (README, Filters).
+    deduplicate: bool = False
     # trafilatura without its readability/jusText fallbacks: ~1.4x faster on the bench
     # pages, but ~6% of them then yield no text. FineWeb ran with the fallbacks.
     fast: bool = False

@@ -171,9 +171,9 @@ def phase_b_options(beam_args: list[str], config: RunConfig, text_chars: int):
 
 
 def run_phase_b(files: list[tuple[str, str]], config: RunConfig, run_dir: str, beam_args: list[str],
-                fingerprint: str, text_chars: int = 0) -> tuple[dict, list]:
+                fingerprint: str, text_chars: int = 0, documents: int = 0) -> tuple[dict, list]:
     """`text_chars` (phase A's kept text) sizes the outputs: documents files, key ranges,
-    and whether phase B runs inside the driver."""
+    and whether phase B runs inside the driver; `documents` the dedup clusters' rounds."""
     options = phase_b_options(beam_args, config, text_chars)
     pipeline = new_pipeline(options)
     # The local engine's shuffle keeps everything in memory: its outputs go through spill files.
@@ -185,6 +185,7 @@ def run_phase_b(files: list[tuple[str, str]], config: RunConfig, run_dir: str, b
         num_document_files=document_file_count(text_chars, config.output.target_file_bytes),
         rejects_to=f"{run_dir}/rejects/{{stage}}/phase-b" if config.output.write_rejects else None,
         spill_to=(spill_dir, range_bits(text_chars)) if spill_dir else None,
+        cc_rounds=config.minhash_dedup.rounds_for(documents),
     )
     _ = document_files | "list documents" >> _write_list(f"{run_dir}/documents/_files.json")
     shards_list = f"{run_dir}/tokens/_shards.json"
@@ -234,7 +235,8 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
     if counters.get("dedup_keys:kept", 0):
         phase_b_started = time.time()
         phase_b_counters, shards = run_phase_b(files, config, run_dir, beam_args, fingerprint,
-                                               text_chars=summary["text_chars"])
+                                               text_chars=summary["text_chars"],
+                                               documents=counters["dedup_keys:kept"])
         pipelines += 1
         add_counters(counters, phase_b_counters)
         kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))

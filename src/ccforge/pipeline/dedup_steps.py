@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
+import typing
 
 import apache_beam as beam
 import pyarrow as pa
@@ -30,14 +31,21 @@ from apache_beam.io.filesystems import FileSystems
 
 from ccforge.dedup.config import ExactDedupConfig, MinhashDedupConfig
 from ccforge.dedup.keep import (
+    DUPLICATE_RECORD,
     EXACT_DUPLICATE,
     NEAR_DUPLICATE,
     URL_DUPLICATE,
     KeyRecord,
-    bucket_verdicts,
+    bucket_links,
+    cluster_verdicts,
+    first_copy,
+    is_settled,
+    large_star,
     merge_verdicts,
     newest_capture,
+    small_star,
     smallest_id,
+    union_find_stars,
     verdict,
 )
 from ccforge.dedup.normalize import NORMALIZE_VERSION
@@ -95,12 +103,38 @@ def _key_record(row: dict) -> KeyRecord:
         date=str(row.get("date") or ""),
         exact_hash=int(row["exact_hash"]),
         bands=tuple(int(b) for b in bands) if bands is not None else (),
+        source=source_of(row.get("file_path"), row.get("record_offset")),
     )
 
 
+def source_of(file_path, offset) -> tuple[str, int]:
+    """Which copy of a record: (file, offset in it)."""
+    return (str(file_path or ""), int(offset if offset is not None else -1))
+
+
 def _url_key(record: KeyRecord) -> tuple[str, str]:
-    # Documents without a URL are not captures of one page: each stays alone.
+    # Documents without a URL are not captures of one page: each stays alone (its copies,
+    # which share its id, come together here all the same).
     return (record.url, "") if record.url else ("", record.id)
+
+
+def _captures(grouped, url_dedup: bool):
+    """One URL's records: copies of one record collapse to one first (`duplicate_record`),
+    then, with `url_dedup`, the newest capture wins (`url_duplicate`)."""
+    _, records = grouped
+    by_id: dict[str, list[KeyRecord]] = {}
+    for record in records:
+        by_id.setdefault(record.id, []).append(record)
+    distinct = []
+    for doc_id, copies in sorted(by_id.items()):
+        kept, count = first_copy(copies)
+        distinct.append(kept)
+        if count > 1:
+            yield beam.pvalue.TaggedOutput("verdicts", (doc_id, verdict(None, 1, kept.source)))
+    if not url_dedup:
+        yield from distinct
+        return
+    yield from _collapse((None, distinct), newest_capture, URL_DUPLICATE)
 
 
 def _collapse(grouped, pick, reason: str):
@@ -114,7 +148,14 @@ def _collapse(grouped, pick, reason: str):
 
 def _band_members(record: KeyRecord):
     for band, band_hash in enumerate(record.bands):
-        yield (band, band_hash), (record.id, record.copies)
+        yield (band, band_hash), record.id
+
+
+def _bucket_links(bucket):
+    edges, seen = bucket_links(bucket[1])
+    yield from edges
+    for doc_id in seen:
+        yield beam.pvalue.TaggedOutput("seen", (doc_id, True))
 
 
 def _copies_verdict(record: KeyRecord):
@@ -123,11 +164,28 @@ def _copies_verdict(record: KeyRecord):
         yield record.id, verdict(None, record.copies)
 
 
-class FindDuplicates(beam.PTransform):
-    """Key dicts {"id","url","date","exact_hash","minhash_bands"} -> (id, verdict).
+@beam.typehints.with_output_types(typing.Any)  # a tagged output beside the main one
+def _cluster_member(joined):
+    """One id's cluster root, copies and whether an earlier run holds it -> (root, member);
+    an id an earlier run holds that is in no cluster is dropped on its own."""
+    doc_id, grouped = joined
+    roots, copies, seen = list(grouped["roots"]), list(grouped["copies"]), any(grouped["seen"])
+    count = max(copies) if copies else 1
+    if roots:
+        yield min(roots), (doc_id, count, seen)
+    elif seen:
+        yield beam.pvalue.TaggedOutput("verdicts", (doc_id, verdict(NEAR_DUPLICATE, count)))
 
-    Emits every id that is dropped or stands for more than one document; ids it does not
-    emit are kept with cluster size 1. A disabled stage decides nothing.
+
+class FindDuplicates(beam.PTransform):
+    """Key dicts {"id","url","date","file_path","record_offset","exact_hash","minhash_bands"}
+    -> (id, verdict).
+
+    Emits every id that is dropped, stands for more than one document, or was read more
+    than once; ids it does not emit are kept with cluster size 1. A disabled stage decides
+    nothing, but copies of one record always collapse to one.
+    `cc_rounds`: connected components by that many rounds of shuffles (remote runners);
+    None: in one process (the local runner).
     """
 
     def __init__(
@@ -135,11 +193,13 @@ class FindDuplicates(beam.PTransform):
         exact_cfg: ExactDedupConfig,
         minhash_cfg: MinhashDedupConfig,
         against_indexes: tuple[str, ...] | list[str] = (),
+        cc_rounds: int | None = None,
     ):
         super().__init__()
         minhash_cfg.validate()
         self.exact_cfg = exact_cfg
         self.minhash_cfg = minhash_cfg
+        self.cc_rounds = cc_rounds
         locations = list(against_indexes) or list(minhash_cfg.against)
         # Resolved now, so a wrong path fails before the pipeline runs.
         self.index_patterns = (
@@ -147,18 +207,16 @@ class FindDuplicates(beam.PTransform):
         )
 
     def expand(self, rows):
-        survivors = rows | "KeyRecords" >> beam.Map(_key_record)
-        decided = []
-        if self.exact_cfg.enabled and self.exact_cfg.url_dedup:
-            by_url = (
-                survivors
-                | "ByUrl" >> beam.Map(lambda r: (_url_key(r), r))
-                | "GroupByUrl" >> beam.GroupByKey()
-                | "NewestCapture"
-                >> beam.FlatMap(_collapse, newest_capture, URL_DUPLICATE).with_outputs("verdicts", main="kept")
-            )
-            survivors = by_url.kept
-            decided.append(by_url.verdicts)
+        url_dedup = self.exact_cfg.enabled and self.exact_cfg.url_dedup
+        by_url = (
+            rows
+            | "KeyRecords" >> beam.Map(_key_record)
+            | "ByUrl" >> beam.Map(lambda r: (_url_key(r), r))
+            | "GroupByUrl" >> beam.GroupByKey()
+            | "OneCopyNewestCapture" >> beam.FlatMap(_captures, url_dedup).with_outputs("verdicts", main="kept")
+        )
+        survivors = by_url.kept
+        decided = [by_url.verdicts]
         if self.exact_cfg.enabled:
             by_hash = (
                 survivors
@@ -171,20 +229,111 @@ class FindDuplicates(beam.PTransform):
             decided.append(by_hash.verdicts)
         decided.append(survivors | "CopiesClusterSize" >> beam.FlatMap(_copies_verdict))
         if self.minhash_cfg.enabled:
-            members = [survivors | "BandMembers" >> beam.FlatMap(_band_members)]
-            for i, pattern in enumerate(self.index_patterns):
-                members.append(
-                    rows.pipeline
-                    | f"ReadBandIndex{i}" >> beam.io.ReadFromParquet(pattern, columns=["band", "band_hash"])
-                    | f"EarlierBuckets{i}" >> beam.Map(lambda row: ((int(row["band"]), int(row["band_hash"])), None))
-                )
-            decided.append(
-                members
-                | "AllBandMembers" >> beam.Flatten()
-                | "GroupByBucket" >> beam.GroupByKey()
-                | "KeepSmallestPerBucket" >> beam.FlatMap(lambda bucket: bucket_verdicts(bucket[1]))
-            )
+            decided += self._near_duplicates(rows.pipeline, survivors)
         return decided | "AllVerdicts" >> beam.Flatten() | "OneVerdictPerId" >> beam.CombinePerKey(merge_verdicts)
+
+    def _near_duplicates(self, pipeline, survivors) -> list:
+        """Documents sharing a band bucket are linked; each cluster (connected component)
+        keeps its smallest id."""
+        members = [survivors | "BandMembers" >> beam.FlatMap(_band_members)]
+        for i, pattern in enumerate(self.index_patterns):
+            members.append(
+                pipeline
+                | f"ReadBandIndex{i}" >> beam.io.ReadFromParquet(pattern, columns=["band", "band_hash"])
+                | f"EarlierBuckets{i}" >> beam.Map(lambda row: ((int(row["band"]), int(row["band_hash"])), None))
+            )
+        linked = (
+            members
+            | "AllBandMembers" >> beam.Flatten()
+            | "GroupByBucket" >> beam.GroupByKey()
+            | "LinkBucketMembers" >> beam.FlatMap(_bucket_links).with_outputs("seen", main="edges")
+        )
+        stars = linked.edges | "Clusters" >> ConnectedComponents(self.cc_rounds)
+        roots = stars | "RootOfMember" >> beam.FlatMap(lambda edge: [edge, (edge[1], edge[1])])
+        copies = survivors | "Copies" >> beam.FlatMap(lambda r: [(r.id, r.copies)] if r.copies > 1 else [])
+        members_of = (
+            {"roots": roots, "copies": copies, "seen": linked.seen}
+            | "JoinClusterFacts" >> beam.CoGroupByKey()
+            | "ClusterMember" >> beam.FlatMap(_cluster_member).with_outputs("verdicts", main="members")
+        )
+        clusters = (
+            members_of.members
+            | "GroupByCluster" >> beam.GroupByKey()
+            | "KeepSmallestPerCluster" >> beam.FlatMap(lambda cluster: cluster_verdicts(cluster[0], cluster[1]))
+        )
+        return [clusters, members_of.verdicts]
+
+
+class ConnectedComponents(beam.PTransform):
+    """Edges (larger id, smaller id) -> (member, smallest id of its component) for every
+    member but the smallest.
+
+    `rounds` None: one union-find over all edges in one process (the local runner, where
+    phase B runs on one machine anyway). Otherwise `rounds` rounds of large-star then
+    small-star, each a GroupByKey over edges alone, so no worker holds more than one
+    node's edges; a chain of n documents settles in about log2(n) rounds. Counts per round
+    the nodes not yet settled (`cc_unsettled_round_NN`, 0 once every component is a star)
+    and the edges each round shuffles (`cc_edges`).
+    """
+
+    def __init__(self, rounds: int | None):
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        if self.rounds is None:
+            return (
+                edges
+                | "AllEdges" >> beam.combiners.ToList()
+                | "UnionFind" >> beam.FlatMap(union_find_stars)
+            )
+        for i in range(self.rounds):
+            edges = (
+                edges
+                | f"BothWays{i}" >> beam.FlatMap(lambda e: [e, (e[1], e[0])])
+                | f"ByNode{i}" >> beam.GroupByKey()
+                | f"LargeStar{i}" >> beam.ParDo(_LargeStar(i))
+                | f"ByLargerEnd{i}" >> beam.GroupByKey()
+                | f"SmallStar{i}" >> beam.FlatMap(lambda item: small_star(item[0], item[1]))
+            )
+        return (
+            edges
+            | "ByMember" >> beam.GroupByKey()
+            | "Settle" >> beam.ParDo(_Settle())
+        )
+
+
+class _LargeStar(beam.DoFn):
+    def __init__(self, round_index: int):
+        self.round_index = round_index
+
+    def setup(self):
+        counters = StageCounters("minhash_dedup")
+        self.unsettled = lambda: counters.extra(f"cc_unsettled_round_{self.round_index:02d}")
+        self.edges = lambda n: counters.extra("cc_edges", n)
+
+    def process(self, item):
+        node, neighbours = item
+        neighbours = set(neighbours)
+        self.edges(len(neighbours))
+        if not is_settled(node, neighbours):
+            self.unsettled()
+        yield from large_star(node, neighbours)
+
+
+class _Settle(beam.DoFn):
+    """(member, [smaller ids]) -> (member, root). After enough rounds a member has one;
+    more than one means the rounds were too few (`cc_unsettled`), and the smallest is taken."""
+
+    def setup(self):
+        self.counters = StageCounters("minhash_dedup")
+
+    def process(self, item):
+        member, roots = item
+        roots = set(roots)
+        if len(roots) > 1:
+            self.counters.extra("cc_unsettled")
+        yield member, min(roots)
 
 
 class _ApplyVerdicts(beam.DoFn):
@@ -205,12 +354,16 @@ class _ApplyVerdicts(beam.DoFn):
     def judge(self, doc: Document, found: dict | None):
         found = found or verdict(None, 1)
         drop = found["drop"]
-        if self.exact_enabled:
-            self.exact_counters.seen()
-            if drop in (URL_DUPLICATE, EXACT_DUPLICATE):
-                self.exact_counters.dropped(drop)
-                return
-            self.exact_counters.kept()
+        # The exact_dedup row also counts the copies of records read more than once, which
+        # collapse whatever the config: each document id reaches the outputs once.
+        self.exact_counters.seen()
+        if not _is_kept_copy(found, doc.file_path, doc.metadata.get("record_offset")):
+            self.exact_counters.dropped(DUPLICATE_RECORD)
+            return
+        if self.exact_enabled and drop in (URL_DUPLICATE, EXACT_DUPLICATE):
+            self.exact_counters.dropped(drop)
+            return
+        self.exact_counters.kept()
         if self.minhash_enabled:
             self.minhash_counters.seen()
             if drop == NEAR_DUPLICATE:
@@ -219,6 +372,12 @@ class _ApplyVerdicts(beam.DoFn):
             self.minhash_counters.kept()
         # A new Document: Beam elements must not be changed in place.
         yield dataclasses.replace(doc, metadata={**doc.metadata, "minhash_cluster_size": found["cluster_size"]})
+
+
+def _is_kept_copy(found: dict | None, file_path, offset) -> bool:
+    """Whether this copy of a record is the one that stays (any, when it was read once)."""
+    copy = found.get("copy") if found else None
+    return copy is None or list(source_of(file_path, offset)) == list(copy)
 
 
 class _ApplyJoinedVerdicts(_ApplyVerdicts):
@@ -243,8 +402,9 @@ def _items_and_verdict(joined) -> tuple:
 class DropDuplicates(beam.PTransform):
     """Documents -> the kept ones, with metadata["minhash_cluster_size"] (1 when none).
 
-    Counts funnel rows `exact_dedup` (dropped: url_duplicate, exact_duplicate) and
-    `minhash_dedup` (dropped: near_duplicate); a disabled stage counts nothing and drops nothing.
+    Counts funnel rows `exact_dedup` (dropped: duplicate_record, url_duplicate,
+    exact_duplicate) and `minhash_dedup` (dropped: near_duplicate); a disabled stage drops
+    nothing (but copies of one record collapse, counted under exact_dedup).
     `join`: verdicts by a shuffle on the id rather than as a side input (see above).
     """
 
@@ -276,8 +436,10 @@ def _joined_band_rows(joined):
 
 
 def _band_rows(row: dict, found: dict | None):
-    """The band index rows of a kept document (none for a dropped one)."""
+    """The band index rows of a kept document (none for a dropped one or another copy)."""
     if found is not None and found["drop"] is not None:
+        return
+    if not _is_kept_copy(found, row.get("file_path"), row.get("record_offset")):
         return
     bands = row.get("minhash_bands")
     for band, band_hash in enumerate(bands if bands is not None else ()):

@@ -53,11 +53,13 @@ DOCUMENT_SCHEMA = pa.schema(
 # dedup keys phase B shuffles (never the text) and the rest of their metadata.
 CHUNK_SCHEMA = pa.schema(
     _DOCUMENT_FIELDS
-    + [("exact_hash", pa.int64()), ("minhash_bands", pa.list_(pa.int64())), ("metadata", pa.string())]
+    + [("record_offset", pa.int64()), ("exact_hash", pa.int64()), ("minhash_bands", pa.list_(pa.int64())),
+       ("metadata", pa.string())]
 )
-DEDUP_KEY_COLUMNS = ["id", "url", "date", "language", "exact_hash", "minhash_bands"]
+# (file_path, record_offset) tells copies of one record apart (dedup/keep.py).
+DEDUP_KEY_COLUMNS = ["id", "url", "date", "file_path", "record_offset", "language", "exact_hash", "minhash_bands"]
 DOCUMENT_COLUMNS = [name for name in CHUNK_SCHEMA.names if name not in ("exact_hash", "minhash_bands")]
-_KEY_METADATA = ("exact_hash", "minhash_bands")
+_KEY_METADATA = ("record_offset", "exact_hash", "minhash_bands")
 ROW_GROUP_BYTES = 8 * 1024 * 1024  # text per row group of a phase-A chunk file
 
 
@@ -72,6 +74,7 @@ def chunk_row(doc: Document) -> dict:
         "file_path": doc.file_path,
         "language": doc.language,
         "language_score": float(doc.language_score),
+        "record_offset": doc.metadata.get("record_offset"),
         "exact_hash": doc.metadata.get("exact_hash"),
         "minhash_bands": doc.metadata.get("minhash_bands"),
         "metadata": json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else "",
@@ -81,6 +84,7 @@ def chunk_row(doc: Document) -> dict:
 def document_from_chunk_row(row: dict) -> Document:
     """Phase B's document: the dedup keys stay behind in the chunk file."""
     metadata = json.loads(row["metadata"]) if row.get("metadata") else {}
+    metadata["record_offset"] = row.get("record_offset")
     return Document(
         id=row["id"],
         url=row["url"],

@@ -23,7 +23,7 @@ from ccforge.stages import pii_stage
 
 def build_phase_b(pipeline, files: list[tuple[str, str]], config: RunConfig, run_dir: str, chunks_dir: str,
                   fingerprint: str, num_document_files: int, rejects_to: str | None = None,
-                  spill_to: tuple[str, int] | None = None):
+                  spill_to: tuple[str, int] | None = None, cc_rounds: int | None = None):
     """Adds phase B to `pipeline`. `files` are the run's inputs (url, dump): the files of
     their committed pieces, found through each input's plan and markers, are read a row
     group at a time.
@@ -34,10 +34,12 @@ def build_phase_b(pipeline, files: list[tuple[str, str]], config: RunConfig, run
     Without it (a remote runner: a crawl's worth of documents) the dedup verdicts also
     reach the documents by a join on the id, not as a side input every worker holds whole.
 
+    Duplicate clusters are connected components: in one process on the local runner,
+    in `cc_rounds` rounds of edge shuffles on others (pipeline/dedup_steps.py).
+
     Returns (document file paths, token shard infos) as PCollections; the latter is
     None when tokenization is skipped.
     """
-    dedup = config.exact_dedup.enabled or config.minhash_dedup.enabled
     row_groups = (
         pipeline
         | "inputs" >> beam.Create(files)
@@ -50,13 +52,14 @@ def build_phase_b(pipeline, files: list[tuple[str, str]], config: RunConfig, run
         | "read pieces" >> beam.ParDo(ReadRowGroup(DOCUMENT_COLUMNS))
         | "to documents" >> beam.Map(document_from_chunk_row)
     )
-    if dedup:
-        keys = row_groups | "read dedup keys" >> beam.ParDo(ReadRowGroup(DEDUP_KEY_COLUMNS))
-        verdicts = keys | "find duplicates" >> FindDuplicates(config.exact_dedup, config.minhash_dedup)
-        join = spill_to is None  # a remote runner
-        if config.minhash_dedup.enabled:  # so later runs can dedup against this one
-            write_band_index(keys, verdicts, run_dir, config.minhash_dedup, join)
-        docs = docs | "drop duplicates" >> DropDuplicates(config.exact_dedup, config.minhash_dedup, verdicts, join=join)
+    # Always: even with both dedup stages off, copies of one record collapse to one document.
+    keys = row_groups | "read dedup keys" >> beam.ParDo(ReadRowGroup(DEDUP_KEY_COLUMNS))
+    join = spill_to is None  # a remote runner
+    verdicts = keys | "find duplicates" >> FindDuplicates(
+        config.exact_dedup, config.minhash_dedup, cc_rounds=cc_rounds if join else None)
+    if config.minhash_dedup.enabled:  # so later runs can dedup against this one
+        write_band_index(keys, verdicts, run_dir, config.minhash_dedup, join)
+    docs = docs | "drop duplicates" >> DropDuplicates(config.exact_dedup, config.minhash_dedup, verdicts, join=join)
     pii = pii_stage(config)
     if pii is not None:
         docs = docs | "pii" >> ApplyStage(pii, rejects_to)

@@ -53,7 +53,7 @@ from ccforge.read.members import (
     gunzip_head,
     record_member_between,
 )
-from ccforge.read.records import TruncatedRecord, record_outcome, warcio_outcomes
+from ccforge.read.records import RECORD_OFFSET, TruncatedRecord, record_outcome, warcio_outcomes
 from ccforge.read.sources import input_size, open_input, raise_source_error
 
 __all__ = ["ReadConfig", "ReadError", "WarcSplit", "plan_splits", "read_split", "sized_splits"]
@@ -185,6 +185,7 @@ def _read_pass(
     gzip = GzipReader(stream) if record_gzip else None
     records = iter(ArchiveIterator(gzip or stream, parse_http=False, quirks_mode=True))
     cursor = start  # gzip member start of the latest record
+    member = (None, 0)  # (member start, stream_pos of its first record): offsets inside a member
     while True:
         try:
             record = next(records)
@@ -217,6 +218,13 @@ def _read_pass(
             return (yield from _damaged(stream, split, cursor))
         if gzip is not None and _ran_into_next_record(stream, gzip, cursor):
             return (yield from _damaged(stream, split, cursor))  # its outcome is garbage
+        if isinstance(outcome, Document):
+            if gzip is None:
+                outcome.metadata[RECORD_OFFSET] = record.stream_pos
+            else:
+                if member[0] != cursor:
+                    member = (cursor, record.stream_pos)
+                outcome.metadata[RECORD_OFFSET] = cursor + record.stream_pos - member[1]
         yield outcome
 
 

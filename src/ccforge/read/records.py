@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from ccforge.read.reader import ReadConfig, WarcSplit
 
 SNIFF_BYTES = 1024
+# Document metadata: where the record starts in its file (the gzip member's offset; for
+# records sharing one member, plus their distance into it). With the file, it tells two
+# copies of one record apart (a WARC given twice, or concatenated with itself).
+RECORD_OFFSET = "record_offset"
 _HTML_MARKS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
@@ -166,8 +170,12 @@ def warcio_outcomes(stream, split: WarcSplit, config: ReadConfig):
     from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
     try:
-        for record in WarcioIterator(stream, arc2warc=True):
-            yield _warcio_outcome(record, split, config)
+        records = WarcioIterator(stream, arc2warc=True)
+        for record in records:
+            outcome = _warcio_outcome(record, split, config)
+            if isinstance(outcome, Document):
+                outcome.metadata[RECORD_OFFSET] = records.get_record_offset()
+            yield outcome
     except Exception:  # warcio raises its own and zlib errors on damage
         raise_source_error(stream)
         yield Drop("corrupt_record")

@@ -475,6 +475,12 @@ def _check_documents(target: Target, entries: list[dict], checker: _ShardChecker
         return None
     doc_rows = doc_tokens = 0
     has_counts = True
+    seen: set[str] = set()
+    for path in target.document_paths:
+        for doc_id in pq.read_table(path, columns=["id"]).column("id").to_pylist():
+            if doc_id in seen:
+                return f"document id {doc_id} appears twice in the documents Parquet"
+            seen.add(doc_id)
     for path in target.document_paths:
         parquet = pq.ParquetFile(path)
         doc_rows += parquet.metadata.num_rows
