@@ -9,7 +9,7 @@ SAMPLE_DIR = ROOT / "data" / "sample"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data beside the checkout; tests using it skip when it is absent."""
     if not SHARED_DATA.is_dir():

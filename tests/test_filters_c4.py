@@ -53,6 +53,12 @@ def test_min_words_per_line_edge(language, three_words, two_words):
     assert kept_text(text, language=language) == "\n".join(BODY[language] + [three_words])
 
 
+def test_chinese_punctuation_marks_are_not_words_of_a_line():
+    # jieba makes '。' a token of its own; C4's words are space-separated, marks attached
+    assert kept_text("\n".join(ZH_SENTENCES + ["学习中文。", "学习中文！"]), language="zh") == "\n".join(ZH_SENTENCES)
+    assert kept_text("\n".join(ZH_SENTENCES + ["我们学习中文。"]), language="zh").endswith("我们学习中文。")
+
+
 def test_chinese_lines_are_not_one_word():
     # by spaces, a Chinese line is one 'word' and C4 would remove every line
     assert kept_text("\n".join(ZH_SENTENCES), language="zh") == "\n".join(ZH_SENTENCES)

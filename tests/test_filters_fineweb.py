@@ -60,13 +60,13 @@ def test_short_line_edge_english():
 
 def test_short_line_edge_chinese_uses_its_own_length():
     zh = FineWebQualityFilter(load_config("multilingual").fineweb_quality).config_for("zh")
-    assert zh.short_line_length == 15 and zh.short_line_thr == 0.67
-    short = numbered("这是第{}行，一共十五个字。", 68)  # 15 characters
-    long_ = numbered("这是比较长的第{}行，超过了十五个字的限制。", 33)
+    assert zh.short_line_length == 15 and zh.short_line_thr == 0.849  # bench_language_calibration.py
+    short = numbered("这是第{}行，一共十五个字。", 850)  # 15 characters
+    long_ = numbered("这是比较长的第{}行，超过了十五个字的限制。", 151)
     assert {len(line) for line in short} == {15}
-    zh = FineWebQualityConfig(**{**OFF, "short_line_thr": 0.67, "short_line_length": 15})
-    assert verdict("\n".join(short[:67] + long_), zh, "zh") == "kept"
-    assert verdict("\n".join(short[:68] + long_[:32]), zh, "zh") == "short_line_ratio"
+    zh = FineWebQualityConfig(**{**OFF, "short_line_thr": 0.849, "short_line_length": 15})
+    assert verdict("\n".join(short[:849] + long_), zh, "zh") == "kept"  # 849 of 1000
+    assert verdict("\n".join(short[:850] + long_[:150]), zh, "zh") == "short_line_ratio"  # 850 of 1000
 
 
 @pytest.mark.parametrize("language, unit", [("en", "abcde "), ("zh", "我们学习中文")])

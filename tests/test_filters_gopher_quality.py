@@ -60,19 +60,18 @@ def test_mean_word_length_edges(language):
     if language == "en":
         short, shorter, long_, longer = "abc", "ab", "abcdefghij", "abcdefghijk"
         low, high = 3, 10
-    else:  # the multilingual config's Chinese bounds, 1.2 and 4.5 characters
+    else:  # the multilingual config's Chinese bounds (bench_language_calibration.py)
         zh = load_config("multilingual").gopher_quality.languages["zh"]
         low, high = zh["min_avg_word_length"], zh["max_avg_word_length"]
-        assert (low, high) == (1.2, 4.5)
-        short, shorter = "学生", "书"  # 4 x 1 + 1 x 2 characters = 1.2 a word
-        long_, longer = "中华人民共和国", "中华人民共和国万岁"
+        assert (low, high) == (1.251, 4.171)
     if language == "en":
         at_low, past_low = [short] * 10, [short] * 9 + [shorter]
         at_high, past_high = [long_] * 10, [long_] * 9 + [longer]
     else:
-        at_low, past_low = ["书"] * 4 + ["学生"], ["书"] * 5
-        at_high = ["中华人民共和国", "学生"]  # (7 + 2) / 2 = 4.5
-        past_high = ["中华人民共和国", "图书馆"]  # (7 + 3) / 2 = 5
+        at_low, past_low = ["书", "书", "学生"], ["书", "书", "书", "学生"]  # 4/3 = 1.33, 5/4 = 1.25
+        nation, library = "中华人民共和国", "图书馆"  # 7 and 3 characters
+        at_high = [nation, nation] + [library] * 3 + ["学生"]  # 25/6 = 4.17
+        past_high = [nation, nation] + [library] * 4  # 26/6 = 4.33
     assert verdict(" ".join(at_low), only(min_avg_word_length=low), language) == "kept"
     assert verdict(" ".join(past_low), only(min_avg_word_length=low), language) == "gopher_below_avg_threshold"
     assert verdict(" ".join(at_high), only(max_avg_word_length=high), language) == "kept"

@@ -107,3 +107,27 @@ def test_metadata_stays_plain_json():
     doc = Document(id="zh", url="", text=ZH_PAGE, language="zh", metadata={"source": "test"})
     result = run(chain("multilingual"), doc)
     assert json.loads(json.dumps(result.metadata)) == {"source": "test"}
+
+
+def test_traditional_chinese_is_measured_as_simplified():
+    import opencc
+
+    from ccforge.filters.gopher_quality import quality_measures
+    from ccforge.filters.gopher_repetition import repetition_measures
+    from ccforge.filters.stopwords import stop_words_for
+    from ccforge.filters.text_stats import text_stats
+
+    traditional = opencc.OpenCC("s2t").convert(ZH_PAGE)
+    assert traditional != ZH_PAGE and "這" in traditional and "们" not in traditional
+    simplified_stats, traditional_stats = text_stats(ZH_PAGE, "zh"), text_stats(traditional, "zh")
+    assert traditional_stats.words == simplified_stats.words  # jieba sees simplified characters
+    config = load_config("multilingual")
+    quality = GopherQualityFilter(config.gopher_quality).config_for("zh")
+    repetition = GopherRepetitionFilter(config.gopher_repetition).config_for("zh")
+
+    def measured(text, stats):
+        values = [(m.key, m.value) for m in quality_measures(text, quality, stats, stop_words_for("zh"))]
+        return values + [(m.key, m.value) for m in repetition_measures(text, repetition, stats)]
+
+    assert measured(traditional, traditional_stats) == measured(ZH_PAGE, simplified_stats)
+    assert run(chain("multilingual"), Document(id="t", url="", text=traditional, language="zh-Hant")).text == traditional

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from ccforge.document import Document, Drop
 from ccforge.filters.per_language import PerLanguageStage, check_language_overrides
+from ccforge.filters.punctuation import is_punctuation_word
 from ccforge.filters.text_stats import text_stats
 from ccforge.filters.words import count_sentences, split_words, words_kind
 
@@ -88,7 +89,10 @@ def clean_c4(text: str, config: C4Config, language: str, line_counts: Counter[st
         if config.filter_no_terminal_punct and (not line.endswith(end_punctuation) or line.endswith("...")):
             removed["no_terminal_punct"] += 1
             continue
-        if len(words) < config.min_words_per_line:
+        # A word, as C4's space-separated words are, never a punctuation mark on its own:
+        # jieba and script runs make each mark a token ('图为张三。' is two words).
+        counted = len(words) if spaced else sum(1 for w in words if not is_punctuation_word(w))
+        if counted < config.min_words_per_line:
             removed["too_few_words"] += 1
             continue
         lowered = line.lower()

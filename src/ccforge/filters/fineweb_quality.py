@@ -6,12 +6,13 @@ has rewritten the text, so its words come from a fresh analysis of the new text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ccforge.document import Document, Drop
 from ccforge.filters.gopher_repetition import find_duplicates
-from ccforge.filters.per_language import PerLanguageStage, check_language_overrides
+from ccforge.filters.per_language import Measure, PerLanguageStage, check_language_overrides, first_failure
 from ccforge.filters.punctuation import TERMINAL_PUNCTUATION
 from ccforge.filters.text_stats import text_stats
 
@@ -50,20 +51,21 @@ def fineweb_drop_reason(text: str, config: FineWebQualityConfig, language: str) 
     lines = [line for line in text.split("\n") if line.strip()]
     if not lines:
         return "empty"
+    return first_failure(fineweb_measures(text, lines, config, language))
+
+
+def fineweb_measures(text: str, lines: list[str], config: FineWebQualityConfig, language: str) -> Iterator[Measure]:
+    """The rules in datatrove's order, each computed only when reached; `lines` are the non-blank lines."""
     stop_chars = tuple(config.stop_chars) if config.stop_chars is not None else _DEFAULT_STOP_CHARS
     ratio = sum(1 for line in lines if line.endswith(stop_chars)) / len(lines)
-    if ratio < config.line_punct_thr and not (ratio == 0 and config.line_punct_exclude_zero):
-        return "line_punct_ratio"
+    if not (ratio == 0 and config.line_punct_exclude_zero):
+        yield Measure("line_punct_thr", "line_punct_ratio", ratio, config.line_punct_thr, True)
 
     ratio = sum(1 for line in lines if len(line) <= config.short_line_length) / len(lines)
-    if ratio > config.short_line_thr:
-        return "short_line_ratio"
+    yield Measure("short_line_thr", "short_line_ratio", ratio, config.short_line_thr, False)
 
     ratio = find_duplicates(lines)[1] / max(len(text) - text.count("\n"), 1)
-    if ratio > config.char_duplicates_ratio:
-        return "char_dup_ratio"
+    yield Measure("char_duplicates_ratio", "char_dup_ratio", ratio, config.char_duplicates_ratio, False)
 
     words = len(text_stats(text, language).words)
-    if text.count("\n") / max(words, 1) > config.new_line_ratio:
-        return "list_ratio"
-    return None
+    yield Measure("new_line_ratio", "list_ratio", text.count("\n") / max(words, 1), config.new_line_ratio, False)

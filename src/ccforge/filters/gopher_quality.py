@@ -7,11 +7,12 @@ never as one long 'word'.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ccforge.document import Document, Drop
-from ccforge.filters.per_language import PerLanguageStage, check_language_overrides
+from ccforge.filters.per_language import Measure, PerLanguageStage, check_language_overrides, first_failure
 from ccforge.filters.stopwords import stop_words_for
 from ccforge.filters.text_stats import TextStats, text_stats
 
@@ -61,42 +62,52 @@ class GopherQualityFilter(PerLanguageStage):
 def quality_drop_reason(
     text: str, config: GopherQualityConfig, stats: TextStats, stop_words: frozenset[str] | None
 ) -> str | None:
+    return first_failure(quality_measures(text, config, stats, stop_words))
+
+
+def quality_measures(
+    text: str, config: GopherQualityConfig, stats: TextStats, stop_words: frozenset[str] | None
+) -> Iterator[Measure]:
+    """The rules that are on, in datatrove's order, each computed only when reached."""
     summary = stats.word_summary
-    if config.min_doc_words and summary.non_symbol_words < config.min_doc_words:
-        return "gopher_short_doc"
-    if config.max_doc_words and summary.non_symbol_words > config.max_doc_words:
-        return "gopher_long_doc"
+    if config.min_doc_words:
+        yield Measure("min_doc_words", "gopher_short_doc", summary.non_symbol_words, config.min_doc_words, True)
+    if config.max_doc_words:
+        yield Measure("max_doc_words", "gopher_long_doc", summary.non_symbol_words, config.max_doc_words, False)
 
     if summary.non_symbol_words:
         mean_length = summary.non_symbol_chars / summary.non_symbol_words
-        if config.min_avg_word_length and mean_length < config.min_avg_word_length:
-            return "gopher_below_avg_threshold"
-        if config.max_avg_word_length and mean_length > config.max_avg_word_length:
-            return "gopher_above_avg_threshold"
+        if config.min_avg_word_length:
+            yield Measure("min_avg_word_length", "gopher_below_avg_threshold", mean_length,
+                          config.min_avg_word_length, True)  # fmt: skip
+        if config.max_avg_word_length:
+            yield Measure("max_avg_word_length", "gopher_above_avg_threshold", mean_length,
+                          config.max_avg_word_length, False)  # fmt: skip
 
     words = max(summary.words, 1)
-    if config.max_symbol_word_ratio and text.count("#") / words > config.max_symbol_word_ratio:
-        return "gopher_too_many_hashes"
-    if config.max_symbol_word_ratio and (text.count("...") + text.count("…")) / words > config.max_symbol_word_ratio:
-        return "gopher_too_many_ellipsis"
+    if config.max_symbol_word_ratio:
+        bound = config.max_symbol_word_ratio
+        yield Measure("max_symbol_word_ratio", "gopher_too_many_hashes", text.count("#") / words, bound, False)
+        ellipses = text.count("...") + text.count("…")
+        yield Measure("max_symbol_word_ratio", "gopher_too_many_ellipsis", ellipses / words, bound, False)
 
     lines = stats.lines
     if lines:
         if config.max_bullet_lines_ratio:
             bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
-            if bullets / len(lines) > config.max_bullet_lines_ratio:
-                return "gopher_too_many_bullets"
+            yield Measure("max_bullet_lines_ratio", "gopher_too_many_bullets", bullets / len(lines),
+                          config.max_bullet_lines_ratio, False)  # fmt: skip
         if config.max_ellipsis_lines_ratio:
             ellipses = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
-            if ellipses / len(lines) > config.max_ellipsis_lines_ratio:
-                return "gopher_too_many_end_ellipsis"
+            yield Measure("max_ellipsis_lines_ratio", "gopher_too_many_end_ellipsis", ellipses / len(lines),
+                          config.max_ellipsis_lines_ratio, False)  # fmt: skip
 
-    if config.min_alpha_words_ratio and summary.alpha_words / words < config.min_alpha_words_ratio:
-        return "gopher_below_alpha_threshold"
+    if config.min_alpha_words_ratio:
+        yield Measure("min_alpha_words_ratio", "gopher_below_alpha_threshold", summary.alpha_words / words,
+                      config.min_alpha_words_ratio, True)  # fmt: skip
 
     # A language with no stop-word list (and none configured) skips this rule.
     if config.min_stop_words and stop_words is not None:
         found = sum(1 for word in stop_words if word in stats.word_counts)
-        if found < config.min_stop_words:
-            return "gopher_too_few_stop_words"  # datatrove: gopher_enough_stop_words
-    return None
+        # datatrove's reason: gopher_enough_stop_words
+        yield Measure("min_stop_words", "gopher_too_few_stop_words", found, config.min_stop_words, True)

@@ -10,13 +10,14 @@ spaces count too, as in FineWeb.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ccforge.document import Document, Drop
-from ccforge.filters.per_language import PerLanguageStage, check_language_overrides
+from ccforge.filters.per_language import Measure, PerLanguageStage, check_language_overrides, first_failure
 from ccforge.filters.text_stats import TextStats, text_stats
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -60,32 +61,38 @@ class GopherRepetitionFilter(PerLanguageStage):
 def repetition_drop_reason(text: str, config: GopherRepetitionConfig, stats: TextStats) -> str | None:
     if not text:
         return "empty"
+    return first_failure(repetition_measures(text, config, stats))
+
+
+def repetition_measures(text: str, config: GopherRepetitionConfig, stats: TextStats) -> Iterator[Measure]:
+    """The rules that are on, in Gopher's order, each computed only when reached (`text` not empty)."""
     paragraphs = _PARAGRAPH_BREAK.split(text.strip())
     repeated, repeated_chars = find_duplicates(paragraphs)
-    if config.dup_para_frac and repeated / len(paragraphs) > config.dup_para_frac:
-        return "dup_para_frac"
-    if config.dup_para_char_frac and repeated_chars / len(text) > config.dup_para_char_frac:
-        return "dup_para_char_frac"
+    if config.dup_para_frac:
+        yield Measure("dup_para_frac", "dup_para_frac", repeated / len(paragraphs), config.dup_para_frac, False)
+    if config.dup_para_char_frac:
+        yield Measure("dup_para_char_frac", "dup_para_char_frac", repeated_chars / len(text),
+                      config.dup_para_char_frac, False)  # fmt: skip
 
     lines = _LINE_BREAK.split(text)
     repeated, repeated_chars = find_duplicates(lines)
-    if config.dup_line_frac and repeated / len(lines) > config.dup_line_frac:
-        return "dup_line_frac"
-    if config.dup_line_char_frac and repeated_chars / len(text) > config.dup_line_char_frac:
-        return "dup_line_char_frac"
+    if config.dup_line_frac:
+        yield Measure("dup_line_frac", "dup_line_frac", repeated / len(lines), config.dup_line_frac, False)
+    if config.dup_line_char_frac:
+        yield Measure("dup_line_char_frac", "dup_line_char_frac", repeated_chars / len(text),
+                      config.dup_line_char_frac, False)  # fmt: skip
 
-    ngram_rules = [(int(n), frac, "top") for n, frac in config.top_ngram_frac.items() if frac]
-    ngram_rules += [(int(n), frac, "dup") for n, frac in config.dup_ngram_frac.items() if frac]
-    if not ngram_rules:
-        return None
-    ngrams = _NGrams(stats)
-    for n, frac, kind in ngram_rules:
-        if kind == "top":
-            if ngrams.top_ngram_chars(n) / len(text) > frac:
-                return f"top_{n}_gram"
-        elif ngrams.repeated_ngram_chars(n) / len(text) > frac:
-            return f"duplicated_{n}_n_grams"
-    return None
+    ngrams: _NGrams | None = None
+    for n, frac in config.top_ngram_frac.items():
+        if frac:
+            ngrams = ngrams or _NGrams(stats)
+            share = ngrams.top_ngram_chars(int(n)) / len(text)
+            yield Measure(f"top_ngram_frac.{n}", f"top_{n}_gram", share, frac, False)
+    for n, frac in config.dup_ngram_frac.items():
+        if frac:
+            ngrams = ngrams or _NGrams(stats)
+            share = ngrams.repeated_ngram_chars(int(n)) / len(text)
+            yield Measure(f"dup_ngram_frac.{n}", f"duplicated_{n}_n_grams", share, frac, False)
 
 
 def find_duplicates(items: list[str]) -> tuple[int, int]:

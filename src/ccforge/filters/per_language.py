@@ -17,10 +17,39 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ccforge.document import Document, Drop
 from ccforge.stage import Stage
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One rule's statistic on one page, beside the bound the config holds it to.
+
+    The filters judge a page by the first measure that fails; the calibration benchmark
+    reads every measure of reference pages to set a language's bounds.
+    """
+
+    key: str  # the config key of the bound, e.g. 'min_alpha_words_ratio', 'top_ngram_frac.2'
+    reason: str  # the drop reason when the bound is crossed
+    value: float
+    bound: float
+    at_least: bool  # True: the page needs value >= bound; False: value <= bound
+
+    @property
+    def fails(self) -> bool:
+        return self.value < self.bound if self.at_least else self.value > self.bound
+
+
+def first_failure(measures: Iterable[Measure]) -> str | None:
+    """The reason of the first failing measure (later ones are never computed), or None."""
+    for measure in measures:
+        if measure.fails:
+            return measure.reason
+    return None
 
 
 def config_for_language(config: Any, language: str, section: str) -> Any:

@@ -21,3 +21,10 @@ PUNCTUATION_CHARS = (
     )
     | TERMINAL_PUNCTUATION
 )
+
+_DROP_PUNCTUATION = dict.fromkeys(map(ord, PUNCTUATION_CHARS))
+
+
+def is_punctuation_word(word: str) -> bool:
+    """A word made of punctuation marks only (a 'symbol' to Gopher's quality rules)."""
+    return not word.translate(_DROP_PUNCTUATION)

@@ -15,10 +15,8 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from ccforge.filters.punctuation import PUNCTUATION_CHARS
+from ccforge.filters.punctuation import is_punctuation_word
 from ccforge.filters.words import split_words_by_kind, words_kind
-
-_DROP_PUNCTUATION = dict.fromkeys(map(ord, PUNCTUATION_CHARS))
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class TextStats:
                 non_symbol_chars += count * len(word)
                 alpha += count
                 continue
-            if word.translate(_DROP_PUNCTUATION):
+            if not is_punctuation_word(word):
                 non_symbol += count
                 non_symbol_chars += count * len(word)
             if any(map(str.isalpha, word)):

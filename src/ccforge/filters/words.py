@@ -3,7 +3,10 @@
 Languages written with spaces are split as datatrove's FineWeb filters split them
 (spaCy's rule-based tokenizer, ported in `_split_spaced` with spaCy's own rules from
 `spacy_rules`), so thresholds tuned on FineWeb mean the same here. Chinese is cut into
-words with rjieba (jieba's dictionary, as spaCy's Chinese tokenizer does). Japanese has
+words with rjieba (jieba's dictionary, as spaCy's Chinese tokenizer does) after
+traditional characters are converted to simplified (OpenCC, `chinese_script`): jieba's
+dictionary is simplified, and a page's words, stop words and n-grams must not depend on
+the script it was written in. Japanese has
 no segmenter among our dependencies: it is split into runs of one script (kanji,
 hiragana, katakana, Latin letters, digits), which puts particles such as の, に, は
 between content words into tokens of their own; a run is a crude word but never the
@@ -16,6 +19,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from ccforge.chinese_script import to_simplified
 from ccforge.filters.spacy_rules import INFIX_PATTERN, PREFIX_PATTERN, SPECIAL_CASES, SUFFIX_PATTERN, URL_PATTERN
 
 # Every prefix alternative is anchored with '^', so `match` finds what spaCy's `search` does
@@ -63,7 +67,7 @@ def words_kind(language: str) -> str:
 
 
 def split_words(text: str, language: str = "en") -> list[str]:
-    """The words of `text` (punctuation marks are words too, as in datatrove)."""
+    """The words of `text` (punctuation marks are words too, as in datatrove; Chinese in simplified characters)."""
     return split_words_by_kind(text, words_kind(language))
 
 
@@ -72,7 +76,7 @@ def split_words_by_kind(text: str, kind: str) -> list[str]:
     if kind == "jieba":
         import rjieba
 
-        return [w for w in (t.strip() for t in rjieba.cut(text)) if w]
+        return [w for w in (t.strip() for t in rjieba.cut(to_simplified(text))) if w]
     if kind == "script_runs":
         return _SCRIPT_RUN.findall(text)
     return _split_spaced(text)
