@@ -170,6 +170,9 @@ def test_the_portable_runner_writes_the_same_bytes_in_two_jobs(runs, job_service
     assert outputs(base / "run-portable") == outputs(base / "run-plain")
     assert log.read_text().count("Running job") == 2
     assert remote["pipelines"] == 2
+    clusters = remote["dedup_clusters"]
+    assert clusters["method"] == "large-star/small-star rounds" and clusters["unsettled_at_end"] == 0
+    assert 0 <= clusters["settled_after_round"] <= clusters["rounds"]
     local, portable = funnel(stats["doubled"]), funnel(remote)
     assert {name: (row["in"], row["kept"], row["dropped"]) for name, row in portable.items()} == {
         name: (row["in"], row["kept"], row["dropped"]) for name, row in local.items()}

@@ -243,6 +243,7 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         tokens = sum(int(s["tokens"]) for s in shards)
         say(f"phase B  dedup, PII, tokenize: {kept if kept is not None else '?'} documents, {tokens:,} tokens"
             f" in {len(shards)} shard(s) ({duration(time.time() - phase_b_started)})")
+    clusters = cluster_rounds(counters, config, is_local(pipeline_options(beam_args)))
     funnel = build_funnel(counters, config)
     broken = check_funnel(funnel)
     if broken:  # an internal error, never the user's: say so loudly but keep the outputs
@@ -254,6 +255,7 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         "pieces": summary["pieces"],
         "pieces_done_before": summary["pieces_done_before"],
         "pipelines": pipelines,
+        "dedup_clusters": clusters,
         "config": config.to_dict(),
         "started": started_at,
         "finished": _now(),
@@ -265,6 +267,27 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         write_run_manifest(run_dir, shards, config, funnel)
     write_run_report(run_dir)
     return stats
+
+
+def cluster_rounds(counters: dict[str, int], config: RunConfig, local: bool) -> dict:
+    """How the near-duplicate clusters were found (taken out of the funnel's counters): in
+    one process, or in rounds of shuffles with the round from which every cluster was a
+    star and the edges shuffled."""
+    prefix = "minhash_dedup:cc_"
+    found = {key[len(prefix):]: counters.pop(key) for key in [k for k in counters if k.startswith(prefix)]}
+    if not config.minhash_dedup.enabled:
+        return {}
+    if local:
+        return {"method": "union-find in one process"}
+    rounds = config.minhash_dedup.rounds_for(counters.get("dedup_keys:kept", 0))
+    busy = [r for r in range(rounds) if found.get(f"unsettled_round_{r:02d}", 0)]
+    return {
+        "method": "large-star/small-star rounds",
+        "rounds": rounds,
+        "settled_after_round": (busy[-1] + 1) if busy else 0,
+        "edges_shuffled": found.get("edges", 0),
+        "unsettled_at_end": found.get("unsettled", 0),
+    }
 
 
 def write_run_manifest(run_dir: str, shards: list[dict], config: RunConfig, funnel: list[dict]) -> None:
