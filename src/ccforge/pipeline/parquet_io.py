@@ -45,7 +45,8 @@ _DOCUMENT_FIELDS = [
 
 # The documents output: FineWeb's columns, then ccforge's own.
 DOCUMENT_SCHEMA = pa.schema(
-    _DOCUMENT_FIELDS + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64())]
+    _DOCUMENT_FIELDS
+    + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64()), ("quality_score", pa.float64())]
 )
 
 # Phase-A output: the documents that passed the per-document filters, with the
@@ -105,6 +106,7 @@ def document_row(doc: Document) -> dict:
         "language_score": float(doc.language_score),
         "token_count": doc.metadata.get("token_count"),
         "minhash_cluster_size": doc.metadata.get("minhash_cluster_size", 1),
+        "quality_score": doc.metadata.get("quality_score"),  # null when no classifier scored it
     }
 
 

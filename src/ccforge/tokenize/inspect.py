@@ -564,9 +564,13 @@ def _print_report(console: Console, report: dict) -> None:
             {
                 k: v
                 for k, v in meta.items()
-                if k in ("url", "language", "language_score", "token_count", "minhash_cluster_size")
+                if k in ("url", "language", "language_score", "token_count", "minhash_cluster_size", "quality_score")
             }
         )
+        if head.get("quality_score") is None:  # no classifier ran: no column to show
+            head.pop("quality_score", None)
+        else:
+            head["quality_score"] = round(head["quality_score"], 4)
         console.rule(" ".join(f"{k}={v}" for k, v in head.items()), align="left")
         text = doc.get("text", "")
         if len(text) > SHOW_MAX_CHARS:
