@@ -17,6 +17,7 @@ as far as the crawl scores like the sample (the funnel shows the real share).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -31,6 +32,7 @@ from ccforge.filters.text_sources import read_texts
 SCORE_KEY = "quality_score"  # doc.metadata key, and the documents column
 PROBABILITY_BIN = 0.05  # histogram bins of the score (stats.json counts `score:<lang>:<bin start>`)
 REGRESSION_BIN = 0.25  # a regression head's score (FineWeb-Edu: 0-5) is binned wider
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -150,6 +152,7 @@ class QualityClassifier(PerLanguageStage):
         try:
             return scorer.scores([doc.text])[0]
         except Exception as exc:  # bad input is counted and skipped, never kills the job
+            log.warning("quality_classifier failed on %s: %s: %s", doc.id, type(exc).__name__, exc)
             return Drop(f"error:{type(exc).__name__}")
 
     def _judge(self, doc: Document, score: float | Drop, scorer, threshold: float) -> Document | Drop:

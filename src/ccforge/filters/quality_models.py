@@ -149,6 +149,13 @@ class TransformerScorer:
             raise ModelError(f"cannot load the transformer {self.model_path}: {str(exc).splitlines()[0]}") from None
         self._model = model.to(self.device).eval()
         config = model.config
+        # never more tokens than the model has positions for (a tokenizer saved without a
+        # limit says 1e30); RoBERTa-style models reserve two positions
+        limits = [self.max_length, getattr(self._tokenizer, "model_max_length", None) or self.max_length]
+        positions = getattr(config, "max_position_embeddings", None)
+        if positions:
+            limits.append(positions - 2 if config.model_type in ("roberta", "xlm-roberta", "camembert") else positions)
+        self.max_length = int(min(limits))
         self.regression = config.num_labels == 1 or config.problem_type == "regression"
         if not self.regression:
             self._positive_index = self._class_index(config)

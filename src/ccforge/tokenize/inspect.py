@@ -567,10 +567,9 @@ def _print_report(console: Console, report: dict) -> None:
                 if k in ("url", "language", "language_score", "token_count", "minhash_cluster_size", "quality_score")
             }
         )
-        if head.get("quality_score") is None:  # no classifier ran: no column to show
-            head.pop("quality_score", None)
-        else:
-            head["quality_score"] = round(head["quality_score"], 4)
+        score = head.pop("quality_score", None)
+        if score is not None:  # first, so a narrow terminal's rule does not cut it off
+            head = {"quality_score": round(score, 4), **head}
         console.rule(" ".join(f"{k}={v}" for k, v in head.items()), align="left")
         text = doc.get("text", "")
         if len(text) > SHOW_MAX_CHARS:
