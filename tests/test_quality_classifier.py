@@ -191,3 +191,24 @@ def test_score_bins():
     assert score_bin(1.0, (0.0, 1.0)) == "0.95"  # the top bin holds 1.0
     assert score_bin(3.6, None) == "3.50"
     assert score_bin(-0.1, None) == "-0.25"
+
+
+def test_report_draws_scores_per_language_with_the_threshold(tmp_path):
+    import json
+
+    from ccforge.pipeline.report import write_report
+    from ccforge.tokenize.run_files import quality_scores
+
+    counts = {"score:en:0.10": 30, "score:en:0.85": 50, "threshold:en:0.5": 80, "en:kept": 50,
+              "en:below_threshold": 30, "score:zh:0.90": 4, "threshold:zh:0.7": 4, "zh:kept": 4, "ja:no_model": 6}
+    stats = {"stages": [{"name": "quality_classifier", "in": 90, "kept": 60, "dropped": {"below_threshold": 30},
+                         "counts": counts}]}
+    by_language = quality_scores(stats)
+    assert list(by_language) == ["en", "zh", "ja"]
+    assert by_language["en"].scored == 80 and by_language["en"].bins == {0.1: 30, 0.85: 50}
+    assert by_language["ja"].no_model == 6 and by_language["zh"].thresholds == {0.7: 4}
+    (tmp_path / "stats.json").write_text(json.dumps(stats))
+    page = write_report(tmp_path).read_text()
+    assert 'alt="quality score histograms"' in page
+    assert "<td>en</td><td>80</td><td>50</td><td>62.5</td><td>0.5</td><td>0</td>" in page
+    assert "<td>ja</td><td>0</td><td>0</td><td>-</td><td>-</td><td>6</td>" in page
