@@ -54,6 +54,9 @@ class QualityClassifierConfig:
     batch_size: int = 64  # documents per batch (per forward pass for transformers)
     max_length: int = 512  # transformer tokens per document; longer texts are truncated
     device: str = ""  # transformer: "" = cuda when torch sees a GPU, else cpu
+    # transformer on CPU: torch threads per worker process. Runners start a process per
+    # core, so more threads only make the processes fight over the cores.
+    cpu_threads: int = 1
     languages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,7 +105,7 @@ class QualityClassifier(PerLanguageStage):
                 continue
             if key not in self._scorers:
                 scorer = make_scorer(*key[:3], max_length=config.max_length, batch_size=config.batch_size,
-                                     device=config.device)
+                                     device=config.device, cpu_threads=config.cpu_threads)
                 scorer.load()
                 self._scorers[key] = scorer
             self._thresholds[id(config)] = self._threshold(config, self._scorers[key], language)

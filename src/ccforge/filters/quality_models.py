@@ -117,8 +117,9 @@ class TransformerScorer:
     kind = "transformer"
 
     def __init__(self, model_path: str, positive_label: str = "", max_length: int = 512,
-                 batch_size: int = 64, device: str = ""):
+                 batch_size: int = 64, device: str = "", cpu_threads: int = 0):
         self.model_path = model_path
+        self.cpu_threads = cpu_threads  # torch threads on CPU; 0 leaves torch's default (every core)
         self.positive_label = positive_label
         self.max_length = max_length
         self.batch_size = max(1, batch_size)
@@ -140,6 +141,8 @@ class TransformerScorer:
             raise ModelError("transformer classifiers need extra packages: pip install 'ccforge[classifiers]'") from None
         transformers_logging.disable_progress_bar()  # one bar per worker start is noise in the logs
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cpu" and self.cpu_threads:
+            torch.set_num_threads(self.cpu_threads)
         local = Path(self.model_path).expanduser()
         source = str(local) if local.exists() else self.model_path  # else a Hub id
         try:
@@ -188,9 +191,9 @@ class TransformerScorer:
 
 
 def make_scorer(kind: str, model_path: str, positive_label: str = "", max_length: int = 512,
-                batch_size: int = 64, device: str = ""):
+                batch_size: int = 64, device: str = "", cpu_threads: int = 0):
     if kind == "fasttext":
         return FastTextScorer(model_path, positive_label)
     if kind == "transformer":
-        return TransformerScorer(model_path, positive_label, max_length, batch_size, device)
+        return TransformerScorer(model_path, positive_label, max_length, batch_size, device, cpu_threads)
     raise ModelError(f"unknown classifier kind '{kind}'; use one of: {', '.join(KINDS)}")
