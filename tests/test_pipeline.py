@@ -47,6 +47,7 @@ def test_documents_parquet_has_fineweb_columns_and_readers_agree(sample_run):
     assert frame["id"].is_unique
     assert (frame["language"] == "en").all()
     assert frame["text"].str.len().min() > 0
+    assert frame["quality_score"].isna().all()  # no classifier ran in fineweb-en
     count = duckdb.sql(f"select count(*) from read_parquet('{out}/documents/*.parquet')").fetchall()[0][0]
     assert count == len(frame)
 

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="path, glob, http(s)/s3/gs URL, @list.txt, or a crawl id like CC-MAIN-2024-10")
     run.add_argument("--output", required=True, metavar="DIR", help="run directory (local, gs:// or s3://)")
     run.add_argument("--config", default="fineweb-en", metavar="NAME|FILE",
-                     help="built-in config (fineweb-en, multilingual) or a YAML file")
+                     help="built-in config (fineweb-en, fineweb-en-hq, multilingual) or a YAML file")
     run.add_argument("--skip", action="append", default=[], metavar="STAGE[,STAGE]", help="stages to switch off")
     run.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                      help="override a config value, e.g. extract.extractor=resiliparse")
@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--base-url", default=None, metavar="URL",
                        help="a mirror of UT1's download folder (default: the publisher's)")
 
+    add_classifier_parser(sub)
+
     scrub = sub.add_parser("scrub-pii", help="scrub PII from a JSONL or Parquet file, streaming")
     scrub.add_argument("input", metavar="IN", help="a .jsonl, .jsonl.gz or .parquet file")
     scrub.add_argument("output", metavar="OUT", help="where to write the scrubbed file (same format)")
@@ -101,6 +103,67 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--char-n-grams", type=int, default=50, help="characters per n-gram of CJK text (default 50)")
     check.add_argument("--examples", type=int, default=5, metavar="N", help="documents to show (default 5)")
     return parser
+
+
+SPEC_HELP = ("a documents Parquet file or folder, a run directory, a JSONL(.gz) file with a text field, "
+             "or a text file with one document per line (repeatable)")
+
+
+def add_classifier_parser(sub) -> None:
+    classifier = sub.add_parser("classifier", help="train or evaluate a fastText quality classifier")
+    actions = classifier.add_subparsers(dest="action", required=True, metavar="ACTION")
+    train = actions.add_parser("train", help="train a fastText classifier: positives against negatives")
+    evaluate = actions.add_parser("eval", help="precision, recall and ROC AUC of a model on labelled texts")
+    evaluate.add_argument("model", metavar="MODEL", help="a fastText .bin/.ftz, or a transformer directory")
+    for parser in (train, evaluate):
+        parser.add_argument("--positive", action="append", required=True, metavar="SPEC", help=SPEC_HELP)
+        parser.add_argument("--negative", action="append", required=True, metavar="SPEC", help=SPEC_HELP)
+        parser.add_argument("--text-column", default="text", help="the field holding the text (default: text)")
+        parser.add_argument("--lang", default="", metavar="L",
+                            help="only documents in language L (sources without a language field: all)")
+        parser.add_argument("--max-docs", type=int, default=None, metavar="N", help="at most N texts per side")
+    train.add_argument("--out", required=True, metavar="MODEL", help="where to write the model (.bin)")
+    train.add_argument("--epochs", type=int, default=5)
+    train.add_argument("--lr", type=float, default=0.1)
+    train.add_argument("--word-ngrams", type=int, default=2)
+    train.add_argument("--dim", type=int, default=100)
+    train.add_argument("--bucket", type=int, default=2_000_000,
+                       help="hashed word n-gram rows (fastText's default; the .bin is about bucket x dim x 4 bytes)")
+    train.add_argument("--min-count", type=int, default=1)
+    train.add_argument("--threads", type=int, default=0, help="0 = every core; 1 = reproducible bit for bit")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--valid-fraction", type=float, default=0.1, help="held out for the printed figures")
+    evaluate.add_argument("--threshold", type=float, default=0.5, help="precision and recall at this score")
+    evaluate.add_argument("--kind", default="fasttext", choices=["fasttext", "transformer"])
+    evaluate.add_argument("--positive-label", default="", help="the label whose probability is the score")
+
+
+def cmd_classifier(args) -> int:
+    import json
+
+    from ccforge.classifier import TrainSettings, evaluate_model, load_texts, train_classifier
+
+    positives = load_texts(args.positive, args.text_column, args.lang, args.max_docs)
+    negatives = load_texts(args.negative, args.text_column, args.lang, args.max_docs)
+    print(f"{len(positives):,} positive and {len(negatives):,} negative texts")
+    if args.action == "train":
+        settings = TrainSettings(epochs=args.epochs, lr=args.lr, word_ngrams=args.word_ngrams, dim=args.dim, bucket=args.bucket,
+                                 min_count=args.min_count, threads=args.threads, seed=args.seed,
+                                 valid_fraction=args.valid_fraction)
+        path, evaluation = train_classifier(positives, negatives, args.out, settings)
+        print(f"model: {path}")
+        if evaluation is None:
+            print(json.dumps({"model": str(path), "held_out": 0}))
+            return 0
+        print("held-out evaluation:")
+    else:
+        evaluation = evaluate_model(args.model, positives, negatives, args.threshold, args.kind, args.positive_label)
+    e = evaluation
+    print(f"  n {e.n:,} ({e.n_positive:,} positive, {e.n_negative:,} negative)")
+    print(f"  precision {e.precision:.4f}  recall {e.recall:.4f} at score >= {e.threshold}")
+    print(f"  ROC AUC {e.auc:.4f}")
+    print(json.dumps(e.as_dict()))
+    return 0
 
 
 def cmd_run(args, beam_args: list[str]) -> int:
@@ -255,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             "blocklist": cmd_blocklist,
             "train": cmd_train,
             "sample": cmd_sample,
+            "classifier": cmd_classifier,
         }[args.command]
         return handler(args)
     except (ConfigError, ValueError, FileNotFoundError) as exc:

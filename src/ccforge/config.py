@@ -25,11 +25,12 @@ from ccforge.filters.gopher_quality import GopherQualityConfig
 from ccforge.filters.gopher_repetition import GopherRepetitionConfig
 from ccforge.filters.language import LanguageConfig
 from ccforge.filters.pii import PiiConfig
+from ccforge.filters.quality_classifier import QualityClassifierConfig
 from ccforge.filters.url_filter import UrlFilterConfig
 from ccforge.read.reader import ReadConfig
 from ccforge.tokenize.config import TokenizeConfig
 
-BUILTIN_CONFIGS = ("fineweb-en", "multilingual")
+BUILTIN_CONFIGS = ("fineweb-en", "fineweb-en-hq", "multilingual")
 REQUIRED_STAGES = ("read", "extract")  # without them there is no text to judge
 
 
@@ -60,6 +61,7 @@ class RunConfig:
     gopher_quality: GopherQualityConfig = dataclasses.field(default_factory=GopherQualityConfig)
     c4: C4Config = dataclasses.field(default_factory=C4Config)
     fineweb_quality: FineWebQualityConfig = dataclasses.field(default_factory=FineWebQualityConfig)
+    quality_classifier: QualityClassifierConfig = dataclasses.field(default_factory=QualityClassifierConfig)
     decontaminate: DecontaminateConfig = dataclasses.field(default_factory=DecontaminateConfig)
     exact_dedup: ExactDedupConfig = dataclasses.field(default_factory=ExactDedupConfig)
     minhash_dedup: MinhashDedupConfig = dataclasses.field(default_factory=MinhashDedupConfig)

@@ -14,6 +14,7 @@ from ccforge.filters.gopher_quality import GopherQualityFilter
 from ccforge.filters.gopher_repetition import GopherRepetitionFilter
 from ccforge.filters.language import LanguageFilter
 from ccforge.filters.pii import PiiScrubber
+from ccforge.filters.quality_classifier import QualityClassifier
 from ccforge.filters.url_filter import UrlFilter
 from ccforge.stage import Stage
 
@@ -27,6 +28,7 @@ STAGE_DESCRIPTIONS: dict[str, str] = {
     "gopher_quality": "drop texts failing Gopher's word-count, word-length, symbol and stop-word rules",
     "c4": "C4 line cleaning and document rules (rewrites the text)",
     "fineweb_quality": "FineWeb's rules: terminal punctuation, short lines, duplicated lines, newlines per word",
+    "quality_classifier": "model quality score (fastText or transformer) into quality_score; keep above a threshold",
     "decontaminate": "drop (or flag) texts sharing a 13-word / 50-character n-gram with named benchmarks",
     "exact_dedup": "one document per normalised-text hash; newest capture per URL",
     "minhash_dedup": "MinHash-LSH near-duplicate removal (5-grams, 14 bands x 8 hashes)",
@@ -47,6 +49,8 @@ def phase_a_stages(config: RunConfig) -> list[Stage]:
         C4Filter(config.c4),
         FineWebQualityFilter(config.fineweb_quality),
     ]
+    if config.stage_enabled("quality_classifier"):  # built only when on: it checks that a model is named
+        stages.append(QualityClassifier(config.quality_classifier))
     if config.stage_enabled("decontaminate"):  # its constructor checks the benchmark paths
         stages.append(DecontaminationFilter(config.decontaminate))
     return [stage for stage in stages if config.stage_enabled(stage.name)]

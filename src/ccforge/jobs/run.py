@@ -34,6 +34,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions
 
 from ccforge.config import RunConfig
+from ccforge.filters.quality_classifier import named_files
 from ccforge.hashing import stable_hash64
 from ccforge.jobs.options import (
     is_dataflow,
@@ -372,6 +373,8 @@ def local_config_files(config: RunConfig) -> list[tuple[str, str]]:
             from ccforge.blocklist import fetched_blocklists
 
             found += [("url_filter.use_fetched", str(p)) for p in fetched_blocklists()]
+    if config.quality_classifier.enabled:  # a Hub id is no file: only paths that exist here
+        found += [(k, p) for k, p in named_files(config.quality_classifier) if is_local_path(p) and os.path.exists(p)]
     if config.minhash_dedup.enabled:
         found += [("minhash_dedup.against", p) for p in config.minhash_dedup.against if is_local_path(p)]
     if config.stage_enabled("decontaminate"):

@@ -46,7 +46,8 @@ _DOCUMENT_FIELDS = [
 # `action: flag`) lists the benchmarks a document shares n-grams with, null when none.
 DOCUMENT_SCHEMA = pa.schema(
     _DOCUMENT_FIELDS
-    + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64()), ("contamination", pa.list_(pa.string()))]
+    + [("token_count", pa.int64()), ("minhash_cluster_size", pa.int64()), ("quality_score", pa.float64()),
+       ("contamination", pa.list_(pa.string()))]
 )
 
 # Phase-A output: the documents that passed the per-document filters, with the
@@ -110,6 +111,7 @@ def document_row(doc: Document) -> dict:
         "language_score": float(doc.language_score),
         "token_count": doc.metadata.get("token_count"),
         "minhash_cluster_size": doc.metadata.get("minhash_cluster_size", 1),
+        "quality_score": doc.metadata.get("quality_score"),  # null when no classifier scored it
         "contamination": doc.metadata.get("contamination"),
     }
 

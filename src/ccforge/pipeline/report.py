@@ -27,6 +27,7 @@ from ccforge.tokenize.run_files import (
     funnel_rows,
     language_counts,
     pii_counts,
+    quality_scores,
     read_document_columns,
     stage_row,
 )
@@ -75,6 +76,7 @@ def _page(run_dir: Path, stats: dict, manifest: dict | None, columns: DocumentCo
             _section("Language mix", "Kept documents by language.", _languages_body(stats, columns)),
             _section("PII found", "Matches the pii stage scrubbed, by type.", _pii_body(stats)),
         ),
+        _quality_section(stats),
         _row(
             _section("Document length", "Characters per kept document (log scale).", _length_body(columns)),
             _section("Tokens per document", "Tokens per kept document (log scale).", _tokens_body(columns)),
@@ -219,6 +221,46 @@ def _pii_body(stats: dict) -> str:
     if not counts:
         return _missing("No PII found.")
     return _labelled_bars(list(counts.items())[:12], ACCENT, lambda v: f"{v:,}", "matches", "pii counts")
+
+
+QUALITY_PANELS = 4  # languages drawn; the table lists them all
+
+
+def _quality_section(stats: dict) -> str:
+    """Score histograms per language (every document the classifier scored, kept or not)
+    with the threshold drawn; nothing when the stage is off."""
+    row = stage_row(stats, "quality_classifier")
+    if row is None or row.get("skipped"):
+        return ""
+    by_language = quality_scores(stats)
+    caption = "Scores of every document the classifier judged, per language; the dashed line is the threshold."
+    scored = [(lang, q) for lang, q in by_language.items() if q.scored]
+    if not by_language:
+        return _section("Quality score", caption, _missing("The quality_classifier stage scored no documents."))
+    body = ""
+    if scored:
+        shown = scored[:QUALITY_PANELS]
+        fig = Figure(figsize=(min(10, 3.4 * len(shown)), 2.8), dpi=110)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(shown), squeeze=False)[0]
+        for ax, (lang, q) in zip(axes, shown):
+            edges = sorted(q.bins)
+            width = min(b - a for a, b in zip(edges, edges[1:])) if len(edges) > 1 else 0.05
+            ax.bar(edges, [q.bins[e] for e in edges], width=width, align="edge", color=KEPT)
+            for threshold in q.thresholds:
+                ax.axvline(threshold, color=ACCENT, linewidth=1.2, linestyle="--")
+            ax.set_title(f"{lang}: {q.scored:,} scored", fontsize=9, color=INK)
+            _tidy(ax, xlabel="quality_score", ylabel="documents" if ax is axes[0] else "", horizontal=False)
+        body += _img(fig, "quality score histograms")
+    table = ["<table><thead><tr><th>language</th><th>scored</th><th>kept</th><th>kept %</th><th>threshold</th>"
+             "<th>no model (passed)</th></tr></thead><tbody>"]
+    for lang, q in by_language.items():
+        share = f"{100 * q.kept / q.scored:.1f}" if q.scored else "-"
+        thresholds = ", ".join(f"{t:.4g}" for t in sorted(q.thresholds)) or "-"
+        table.append(f"<tr><td>{_e(lang)}</td><td>{q.scored:,}</td><td>{q.kept:,}</td><td>{share}</td>"
+                     f"<td>{_e(thresholds)}</td><td>{q.no_model:,}</td></tr>")
+    table.append("</tbody></table>")
+    return _section("Quality score", caption, body + "".join(table))
 
 
 def _labelled_bars(items: list[tuple[str, int]], color: str, label, xlabel: str, alt: str) -> str:

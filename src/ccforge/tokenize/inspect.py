@@ -574,9 +574,12 @@ def _print_report(console: Console, report: dict) -> None:
             {
                 k: v
                 for k, v in meta.items()
-                if k in ("url", "language", "language_score", "token_count", "minhash_cluster_size")
+                if k in ("url", "language", "language_score", "token_count", "minhash_cluster_size", "quality_score")
             }
         )
+        score = head.pop("quality_score", None)
+        if score is not None:  # first, so a narrow terminal's rule does not cut it off
+            head = {"quality_score": round(score, 4), **head}
         console.rule(" ".join(f"{k}={v}" for k, v in head.items()), align="left")
         text = doc.get("text", "")
         if len(text) > SHOW_MAX_CHARS:

@@ -84,6 +84,43 @@ def pii_counts(stats: dict | None) -> dict[str, int]:
     return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+@dataclass
+class QualityScores:
+    """One language's scores at the quality_classifier stage (all it scored, kept or not)."""
+
+    bins: dict[float, int] = field(default_factory=dict)  # histogram: bin start -> documents
+    thresholds: dict[float, int] = field(default_factory=dict)  # threshold -> documents judged by it
+    kept: int = 0
+    dropped: int = 0
+    no_model: int = 0  # passed through unscored: no model for the language
+
+    @property
+    def scored(self) -> int:
+        return sum(self.bins.values())
+
+
+def quality_scores(stats: dict | None) -> dict[str, QualityScores]:
+    """Per language, from the stage's counts `score:<lang>:<bin>`, `threshold:<lang>:<t>`,
+    `<lang>:kept`, `<lang>:<drop reason>` and `<lang>:no_model`; most scored first."""
+    counts = (stage_row(stats, "quality_classifier") or {}).get("counts", {}) or {}
+    found: dict[str, QualityScores] = {}
+    for key, value in counts.items():
+        parts = key.split(":")
+        if parts[0] in ("score", "threshold") and len(parts) == 3:
+            entry = found.setdefault(parts[1], QualityScores())
+            target = entry.bins if parts[0] == "score" else entry.thresholds
+            target[float(parts[2])] = target.get(float(parts[2]), 0) + int(value)
+        elif len(parts) == 2:
+            entry = found.setdefault(parts[0], QualityScores())
+            if parts[1] == "kept":
+                entry.kept += int(value)
+            elif parts[1] == "no_model":
+                entry.no_model += int(value)
+            else:
+                entry.dropped += int(value)
+    return dict(sorted(found.items(), key=lambda kv: (-kv[1].scored, -kv[1].no_model, kv[0])))
+
+
 def dropped_total(row: dict) -> int:
     return int(sum((row.get("dropped") or {}).values()))
 
