@@ -287,6 +287,7 @@ def build_phase_a(pipeline, files: list[tuple[str, str]], config: RunConfig, chu
                   pieces: int, rejects_dir: str | None = None, progress_dir: str | None = None):
     """Adds phase A to `pipeline`: every piece of `files` not yet committed is processed, and
     the totals are written to `chunks/_phase_a.json`."""
+    phase_a_stages(config)  # built here too: their constructors check the settings before any worker starts
     planned = (
         pipeline
         | "inputs" >> beam.Create(files)
