@@ -15,7 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from ccforge.config import load_config
 from ccforge.jobs.run import run_job
-from conftest import SAMPLE_DIR
+from conftest import PORTABLE, SAMPLE_DIR
 
 SETTINGS = ["extract.extractor=resiliparse"]  # the keep rule is under test, not the extractor
 A, B = SAMPLE_DIR / "sample-0000.warc.gz", SAMPLE_DIR / "sample-0001.warc.gz"
@@ -119,56 +119,17 @@ def test_inspect_validate_fails_a_run_whose_documents_repeat_an_id(runs, tmp_pat
     assert json.dumps(table.column("id")[0].as_py())[1:-1] in capsys.readouterr().out
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def job_service(tmp_path_factory):
-    """Beam's own job service, the way Flink, Spark and Dataflow Runner v2 receive a job
-    (loopback only: the SDK worker runs in the submitting process)."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    port = free_port()
-    log = tmp_path_factory.mktemp("job-service") / "service.log"
-    with open(log, "w") as sink:
-        service = subprocess.Popen(
-            [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(port)],
-            stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(SAMPLE_DIR.parents[1] / "src")},
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("localhost", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or service.poll() is not None:
-                service.kill()
-                pytest.fail("the job service did not start:\n" + log.read_text()[-2000:])
-            time.sleep(0.2)
-    yield port, log
-    service.terminate()
-    service.wait(10)
-
-
 def test_the_portable_runner_writes_the_same_bytes_in_two_jobs(runs, job_service):
     """The remote path (verdicts joined by id, clusters by rounds of shuffles, outputs by
     shuffles) over the repeated inputs gives what the local run gave over the plain ones."""
     base, stats = runs
     port, log = job_service
     inputs = sorted((base / "x").glob("*.warc.gz"))  # the doubled files, at the plain paths
-    beam_args = ["--runner=PortableRunner", f"--job_endpoint=localhost:{port}", "--environment_type=LOOPBACK"]
+    beam_args = [*PORTABLE, f"--job_endpoint=localhost:{port}"]
+    jobs_before = log.read_text().count("Running job")  # the service is shared by the session
     remote = run(inputs, base / "run-portable", beam_args)
     assert outputs(base / "run-portable") == outputs(base / "run-plain")
-    assert log.read_text().count("Running job") == 2
+    assert log.read_text().count("Running job") - jobs_before == 2
     assert remote["pipelines"] == 2
     clusters = remote["dedup_clusters"]
     assert clusters["method"] == "large-star/small-star rounds" and clusters["unsettled_at_end"] == 0

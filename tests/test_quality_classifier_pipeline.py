@@ -19,7 +19,8 @@ from conftest import SAMPLE_DIR
 
 def run_with(tmp_path, overrides, workers: int = 2):
     out = tmp_path / "run"
-    config = load_config("fineweb-en-hq", ["extract.timeout_s=30", *overrides])
+    # resiliparse: the classifier is under test, not the extractor (trafilatura costs ~10 s here)
+    config = load_config("fineweb-en-hq", ["extract.extractor=resiliparse", *overrides])
     beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     stats = run_job([str(SAMPLE_DIR / "*.warc.gz")], str(out), config, beam_args)
     return out, stats
