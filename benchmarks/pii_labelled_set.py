@@ -404,7 +404,7 @@ def _bad_cn_id(rng: random.Random) -> str:
 def _number_noise(rng: random.Random) -> str:
     return rng.choice([f"ZIP {rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}", f"from {rng.randint(1900, 1990)}-{rng.randint(1991, 2025)}",
                        f"pp. {rng.randint(100, 400)}-{rng.randint(401, 900)}", f"{rng.uniform(-90, 90):.4f}, {rng.uniform(-180, 180):.4f}",
-                       f"pi = 3.14159265", " ".join(str(rng.randint(1, 49)) for _ in range(6)),
+                       "pi = 3.14159265", " ".join(str(rng.randint(1, 49)) for _ in range(6)),
                        f"SKU {rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(10, 99)}",
                        f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1990, 2025)}",
                        f"tracking 9400 1000 0000 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)} {rng.randint(10, 99)}",

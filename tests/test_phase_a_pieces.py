@@ -13,7 +13,7 @@ import pytest
 
 from ccforge.config import load_config
 from ccforge.jobs.progress import LocalProgress, phase_a_line
-from ccforge.jobs.run import phase_a_fingerprint, remove_tree
+from ccforge.jobs.run import phase_a_fingerprint
 from ccforge.pipeline.phase_a import PlanPieces, ProcessPiece, pieces_per_input
 from ccforge.pipeline.pieces import (
     Piece,
@@ -108,12 +108,12 @@ def test_a_marker_naming_a_missing_file_or_other_settings_is_not_valid(setup):
 
 def test_changed_settings_clear_the_pieces(setup):
     config, chunks_dir, fingerprint = setup
-    assert prepare_chunks_dir(chunks_dir, fingerprint, remove_tree) is False  # nothing there yet
+    assert prepare_chunks_dir(chunks_dir, fingerprint) is False  # nothing there yet
     piece = plan(config, chunks_dir, fingerprint)[0][0]
     process(config, chunks_dir, fingerprint, piece)
-    assert prepare_chunks_dir(chunks_dir, fingerprint, remove_tree) is False
+    assert prepare_chunks_dir(chunks_dir, fingerprint) is False
     assert read_marker(chunks_dir, piece, fingerprint) is not None
-    assert prepare_chunks_dir(chunks_dir, "other", remove_tree) is True
+    assert prepare_chunks_dir(chunks_dir, "other") is True
     assert read_marker(chunks_dir, piece, fingerprint) is None
     assert json.loads(open(f"{chunks_dir}/_settings.json").read()) == {"config": "other"}
 

@@ -48,6 +48,7 @@ from ccforge.jobs.progress import LocalProgress, duration, phase_a_line, say, wa
 from ccforge.pipeline.metrics import counters_from_result
 from ccforge.pipeline.phase_a import build_phase_a, pieces_per_input
 from ccforge.pipeline.phase_b import build_phase_b
+from ccforge.pipeline.paths import is_local_path, remove_matching, remove_tree
 from ccforge.pipeline.pieces import CHUNKS_DIR, prepare_chunks_dir, summary_path
 from ccforge.pipeline.spill import range_bits
 from ccforge.pipeline.stats import (
@@ -58,7 +59,6 @@ from ccforge.pipeline.stats import (
     read_json,
     write_json,
 )
-from ccforge.read.sources import scheme
 from ccforge.read.specs import resolve_inputs
 
 log = logging.getLogger("ccforge")
@@ -90,7 +90,7 @@ def run_phase_a(files: list[tuple[str, str]], config: RunConfig, run_dir: str, b
     every piece of the run, committed now or earlier, text_chars, failed_inputs, pieces)."""
     fingerprint = fingerprint or phase_a_fingerprint(config)
     chunks_dir = f"{run_dir}/{CHUNKS_DIR}"
-    if prepare_chunks_dir(chunks_dir, fingerprint, remove_tree):
+    if prepare_chunks_dir(chunks_dir, fingerprint):
         remove_tree(f"{run_dir}/rejects")  # they belong to the pieces just cleared
         say("phase A  the settings changed since the last run into this directory: its pieces are redone")
     summary_file = summary_path(chunks_dir)
@@ -321,26 +321,10 @@ def write_run_report(run_dir: str) -> None:
             shutil.copyfileobj(src, dst)
 
 
-def is_local_path(path: str) -> bool:
-    return scheme(path) == ""
 
 
-def remove_tree(path: str) -> None:
-    """Deletes a local directory, or every object under a gs:// / s3:// prefix."""
-    if is_local_path(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        remove_matching(path.rstrip("/") + "/**")
 
 
-def remove_matching(pattern: str) -> None:
-    """Deletes the files (local or in an object store) that match a glob."""
-    try:
-        found = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
-    except Exception:  # Beam raises when nothing matches on some filesystems
-        return
-    if found:
-        FileSystems.delete(found)
 
 
 def check_remote_settings(files: list[tuple[str, str]], run_dir: str, config: RunConfig, beam_args: list[str]) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from apache_beam.io.filesystems import FileSystems
 
 from ccforge.hashing import stable_hash64
+from ccforge.pipeline.paths import remove_tree
 from ccforge.pipeline.stats import read_json, write_json
 
 CHUNKS_DIR = "chunks"
@@ -80,7 +81,7 @@ def part_name(attempt: str, index: int) -> str:
 
 # --- settings: a changed fingerprint makes every piece stale -------------------------------
 
-def prepare_chunks_dir(chunks_dir: str, fingerprint: str, remove_tree) -> bool:
+def prepare_chunks_dir(chunks_dir: str, fingerprint: str) -> bool:
     """Clears `chunks_dir` when it holds pieces made with other settings; returns whether it did.
 
     Called by the driver before phase A, so no attempt can be writing there meanwhile.
