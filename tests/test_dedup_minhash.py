@@ -110,3 +110,11 @@ def test_dedup_keys_sets_metadata_and_never_drops():
     off = DedupKeys(ExactDedupConfig(), MinhashDedupConfig(enabled=False))
     off.setup()
     assert off.process(Document(id="c", url="w", text="some text")).metadata["minhash_bands"] == []
+
+
+def test_traditional_and_simplified_copies_of_an_article_share_their_bands():
+    simplified = "国家统计局今天发布数据显示，今年前三个季度国内生产总值同比增长，经济运行总体平稳。" * 3
+    traditional = "國家統計局今天發佈數據顯示，今年前三個季度國內生產總值同比增長，經濟運行總體平穩。" * 3
+    hasher = MinHasher(MinhashDedupConfig())
+    assert normalize_text(simplified) != normalize_text(traditional)  # the texts differ ...
+    assert hasher.bands(normalize_text(simplified), "zh") == hasher.bands(normalize_text(traditional), "zh")

@@ -192,3 +192,30 @@ def test_an_extractor_error_is_a_drop_and_cpu_is_counted_once(scripted_stage, ti
     counts = stage.take_counts()
     assert counts["cpu_ms"] >= 50 and "restarts" not in counts  # an error keeps the child
     assert stage.take_counts() == {}  # counts are handed over once
+
+
+def test_a_page_gives_the_same_text_fresh_and_after_500_other_pages():
+    """Extraction is a pure function of the page: trafilatura's cross-page `deduplicate`
+    cache is off by default, so the pages a worker saw before change nothing (with it on,
+    a page seen earlier loses paragraphs; FineWeb's setting, measured in the README)."""
+    shared = ("<p>Shared boilerplate paragraph that many pages of one site repeat word for word, long enough "
+              "for trafilatura's duplicate check to count it among the segments it has seen before.</p>")
+    def site_page(n: int) -> str:
+        body = "".join(f"<p>Page {n} paragraph {k} says something of its own, at some length.</p>" for k in range(6))
+        return f"<html><body><article><h1>Page {n}</h1>{body}{shared}</article></body></html>"
+
+    target = site_page(10_000)
+    fresh = Extractor(ExtractConfig())
+    fresh.setup()
+    warm = Extractor(ExtractConfig())
+    warm.setup()
+    try:
+        first = fresh.process(page(target)).text
+        for n in range(500):  # the site's other pages, and copies of this one (at other URLs)
+            warm.process(page(target if n % 100 == 0 else site_page(n)))
+        again = warm.process(page(target))
+        assert isinstance(again, Document) and again.text == first
+        assert "Shared boilerplate paragraph" in first
+    finally:
+        fresh.teardown()
+        warm.teardown()
