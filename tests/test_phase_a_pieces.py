@@ -161,3 +161,27 @@ def test_local_progress_prints_plain_lines_when_not_a_terminal(tmp_path, capsys,
         time.sleep(0.3)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) >= 2 and all(line.startswith("phase A  ") and "7 records -> 2 documents" in line for line in lines)
+
+
+def test_planning_writes_the_progress_file_per_bundle_not_per_input(setup, tmp_path, monkeypatch):
+    import ccforge.pipeline.progress as progress
+
+    config, chunks_dir, fingerprint = setup
+    inputs = []
+    for index in range(30):
+        copy = tmp_path / f"in-{index:02d}.warc.gz"
+        shutil.copyfile(WARC, copy)
+        inputs.append((str(copy), ""))
+    progress_dir = tmp_path / "progress"
+    progress_dir.mkdir()
+    writes = []
+    real_replace = progress.os.replace
+    monkeypatch.setattr(progress.os, "replace", lambda src, dst: (writes.append(dst), real_replace(src, dst)))
+    planner = PlanPieces(config.read, chunks_dir, fingerprint, 1, str(progress_dir))
+    planner.setup()
+    planner.progress.every_s = 3600  # only the first add and the bundle's end may write
+    planned = [piece for item in inputs for piece in planner.process(item)]
+    planner.finish_bundle()
+    assert len(planned) == 30 and len([path for path in writes if str(progress_dir) in str(path)]) <= 2
+    totals = read_progress(str(progress_dir))
+    assert totals["planned_pieces"] == 30 and totals["planned_bytes"] == 30 * Path(WARC).stat().st_size
