@@ -143,24 +143,24 @@ def test_pieces_per_input_gives_every_worker_several():
 
 def test_progress_files_add_up_and_make_a_line(tmp_path):
     a, b = ProgressFile(str(tmp_path), every_s=0), ProgressFile(str(tmp_path), every_s=0)
-    a.add(planned_bytes=1000, planned_pieces=4, bytes_read=250, records=10, documents=3, pieces_done=1)
-    b.add(bytes_read=250, records=10, documents=2, pieces_done_before=1)
+    a.add(planned_bytes=1000, planned_pieces=4, bytes_read=250, records=10, pages=5, documents=3, pieces_done=1)
+    b.add(bytes_read=250, records=10, pages=5, documents=2, pieces_done_before=1)
     totals = read_progress(str(tmp_path))
     assert totals["bytes_read"] == 500 and totals["records"] == 20 and totals["documents"] == 5
-    line = phase_a_line(totals, elapsed=10.0)
-    assert "read 0.0 MB of 0.0 MB (50%)" in line and "20 records -> 5 documents" in line
-    assert "pieces 2/4, 1 done earlier" in line and "2 pages/s" in line and "ETA 10s" in line
+    line = phase_a_line(totals, elapsed=5.0)
+    assert "read 0.0 MB of 0.0 MB (50%)" in line and "20 records (10 pages) -> 5 documents" in line
+    assert "pieces 2/4, 1 done earlier" in line and "2 pages/s" in line and "ETA 5s" in line
 
 
 def test_local_progress_prints_plain_lines_when_not_a_terminal(tmp_path, capsys, monkeypatch):
     import ccforge.jobs.progress as progress
 
     monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.05)
-    ProgressFile(str(tmp_path), every_s=0).add(records=7, documents=2)
+    ProgressFile(str(tmp_path), every_s=0).add(records=7, pages=3, documents=2)
     with LocalProgress(str(tmp_path), "phase A", phase_a_line, interactive=False):
         time.sleep(0.3)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) >= 2 and all(line.startswith("phase A  ") and "7 records -> 2 documents" in line for line in lines)
+    assert len(lines) >= 2 and all(line.startswith("phase A  ") and "7 records (3 pages) -> 2 documents" in line for line in lines)
 
 
 def test_planning_writes_the_progress_file_per_bundle_not_per_input(setup, tmp_path, monkeypatch):
@@ -185,3 +185,21 @@ def test_planning_writes_the_progress_file_per_bundle_not_per_input(setup, tmp_p
     assert len(planned) == 30 and len([path for path in writes if str(progress_dir) in str(path)]) <= 2
     totals = read_progress(str(progress_dir))
     assert totals["planned_pieces"] == 30 and totals["planned_bytes"] == 30 * Path(WARC).stat().st_size
+
+
+def test_progress_counts_pages_apart_from_records(setup, tmp_path):
+    config, chunks_dir, fingerprint = setup
+    (piece,), _ = plan(config, chunks_dir, fingerprint, pieces=1)
+    progress_dir = tmp_path / "progress"
+    progress_dir.mkdir()
+    step = ProcessPiece(config, chunks_dir, fingerprint, progress_dir=str(progress_dir))
+    step.setup()
+    try:
+        (summary,) = step.process(piece)
+    finally:
+        step.teardown()
+    totals = read_progress(str(progress_dir))
+    counts = summary["counts"]
+    # the sample WARC holds request records beside the responses: pages are the responses kept
+    assert totals["records"] == counts["read:in"] and totals["pages"] == counts["read:kept"] < counts["read:in"]
+    assert f"({totals['pages']:,} pages)" in phase_a_line(totals, elapsed=1.0)

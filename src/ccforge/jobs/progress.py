@@ -46,14 +46,16 @@ def phase_a_line(totals: dict[str, int], elapsed: float, known_bytes: int = 0) -
     total = max(known_bytes, totals["planned_bytes"])
     done = totals["bytes_read"]
     parts = [f"read {megabytes(done)}" + (f" of {megabytes(total)} ({100 * done / total:.0f}%)" if total else "")]
-    parts.append(f"{totals['records']:,} records -> {totals['documents']:,} documents")
+    # A crawl's WARC holds a request and a metadata record beside each response: the rate
+    # counts pages (the records the read stage keeps), not records.
+    parts.append(f"{totals['records']:,} records ({totals['pages']:,} pages) -> {totals['documents']:,} documents")
     pieces = totals["planned_pieces"]
     if pieces:
         finished = totals["pieces_done"] + totals["pieces_done_before"]
         earlier = f", {totals['pieces_done_before']} done earlier" if totals["pieces_done_before"] else ""
         parts.append(f"pieces {finished}/{pieces}{earlier}")
-    if elapsed > 0 and totals["records"]:
-        parts.append(f"{totals['records'] / elapsed:,.0f} pages/s")
+    if elapsed > 0 and totals["pages"]:
+        parts.append(f"{totals['pages'] / elapsed:,.0f} pages/s")
     left = total - done
     if elapsed > 0 and done > 0 and total and left > 0:
         parts.append(f"ETA {duration(left * elapsed / done)}")
@@ -126,9 +128,9 @@ def watch_remote(result, label: str, options) -> None:
 
 
 def remote_counters_line(counters: dict[str, int]) -> str:
-    records = counters.get("read:in", 0)
+    records, pages = counters.get("read:in", 0), counters.get("read:kept", 0)
     documents = counters.get("dedup_keys:kept", 0)
-    return f"{records:,} records -> {documents:,} documents so far"
+    return f"{records:,} records ({pages:,} pages) -> {documents:,} documents so far"
 
 
 def dataflow_console_link(options, job_id: str) -> str | None:

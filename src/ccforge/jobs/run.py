@@ -241,7 +241,7 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         add_counters(counters, phase_b_counters)
         kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))
         tokens = sum(int(s["tokens"]) for s in shards)
-        say(f"phase B  dedup, PII, tokenize: {kept if kept is not None else '?'} documents, {tokens:,} tokens"
+        say(f"phase B  dedup, PII, tokenize: {f'{kept:,}' if kept is not None else '?'} documents, {tokens:,} tokens"
             f" in {len(shards)} shard(s) ({duration(time.time() - phase_b_started)})")
     funnel = build_funnel(counters, config)
     broken = check_funnel(funnel)

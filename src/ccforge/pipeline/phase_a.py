@@ -186,10 +186,11 @@ class ProcessPiece(beam.DoFn):
             if item is None:
                 return
             self.read_counters.seen()
-            self.progress.add(records=1)
             if isinstance(item, Drop):
+                self.progress.add(records=1)
                 self.read_counters.dropped(item.reason)
             else:
+                self.progress.add(records=1, pages=1)  # a page: a record the read stage keeps
                 self.read_counters.kept()
                 yield item
 
