@@ -92,9 +92,10 @@ def main() -> None:
     same_documents = len({run["document_ids"] for rs in runs.values() for run in rs}) == 1
     print(f"same document ids in every run: {'yes' if same_documents else 'NO'}")
     shuffle = shuffle_per_document(WORK / f"run-{counts[0]}")
-    print(f"phase B on a remote runner shuffles, per phase-A document: {shuffle['keys_bytes']:,.0f} B of keys "
-          f"and {shuffle['documents_bytes']:,.0f} B of documents and tokens ({shuffle['documents']:,} documents, "
-          f"{shuffle['kept']:,} kept)")
+    print(f"phase B on a remote runner shuffles, per phase-A document ({shuffle['documents']:,} documents, "
+          f"{shuffle['kept']:,} kept): keys {shuffle['keys_bytes']:,.0f} B, verdict join (text included) "
+          f"{shuffle['verdict_join_bytes']:,.0f} B, document rows {shuffle['document_rows_bytes']:,.0f} B, "
+          f"token rows {shuffle['token_rows_bytes']:,.0f} B")
     summary.update(
         runs={n: [strip(run) for run in rs] for n, rs in runs.items()},
         median={n: strip(run) for n, run in table.items()},
@@ -250,34 +251,31 @@ def shuffle_per_document(out: Path) -> dict:
 
     coder = FastPrimitivesCoder()
     run_dir = out / "run"
-    keys_bytes = documents_bytes = documents = kept = 0
+    sizes = dict.fromkeys(("keys", "verdict_join", "document_rows", "token_rows"), 0)
+    documents = kept = 0
     for path in sorted(run_dir.glob("chunks/*/*/part-*.parquet")):
         table = pq.read_table(path)
         for key_row, doc_row in zip(table.select(DEDUP_KEY_COLUMNS).to_pylist(),
                                     table.select(DOCUMENT_COLUMNS).to_pylist(), strict=True):
             record = _key_record(key_row)
             documents += 1
-            keys_bytes += len(coder.encode((_url_key(record), record)))
-            keys_bytes += len(coder.encode((record.exact_hash, record)))
-            keys_bytes += sum(len(coder.encode(((band, h), record.id))) for band, h in enumerate(record.bands))
-            keys_bytes += len(coder.encode((record.id, key_row)))
+            sizes["keys"] += len(coder.encode((_url_key(record), record)))
+            sizes["keys"] += len(coder.encode((record.exact_hash, record)))
+            sizes["keys"] += sum(len(coder.encode(((band, h), record.id))) for band, h in enumerate(record.bands))
+            sizes["keys"] += len(coder.encode((record.id, key_row)))
             doc = document_from_chunk_row(doc_row)
-            documents_bytes += len(coder.encode((doc.id, doc)))
+            sizes["verdict_join"] += len(coder.encode((doc.id, doc)))
     for path in sorted(run_dir.glob("documents/*.parquet")):
         for row in pq.read_table(path).to_pylist():
             kept += 1
-            documents_bytes += len(coder.encode((0, {**row, KEY: document_key(row["id"])})))
+            sizes["document_rows"] += len(coder.encode((0, {**row, KEY: document_key(row["id"])})))
     for path in sorted(run_dir.glob("tokens/*.parquet")):
         table = pq.read_table(path)
         width = table.schema.field("tokens").type.value_type.bit_width // 8
         for doc_id, tokens in zip(table.column("id").to_pylist(), table.column("tokens").to_pylist(), strict=True):
-            documents_bytes += len(coder.encode((("train", 0), (2**63, doc_id, b"\0" * (width * len(tokens))))))
-    return {
-        "documents": documents,
-        "kept": kept,
-        "keys_bytes": round(keys_bytes / max(1, documents), 1),
-        "documents_bytes": round(documents_bytes / max(1, documents), 1),
-    }
+            sizes["token_rows"] += len(coder.encode((("train", 0), (2**63, doc_id, b"\0" * (width * len(tokens))))))
+    per_document = {f"{name}_bytes": round(total / max(1, documents), 1) for name, total in sizes.items()}
+    return {"documents": documents, "kept": kept, **per_document}
 
 
 if __name__ == "__main__":

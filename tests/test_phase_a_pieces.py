@@ -203,3 +203,52 @@ def test_progress_counts_pages_apart_from_records(setup, tmp_path):
     # the sample WARC holds request records beside the responses: pages are the responses kept
     assert totals["records"] == counts["read:in"] and totals["pages"] == counts["read:kept"] < counts["read:in"]
     assert f"({totals['pages']:,} pages)" in phase_a_line(totals, elapsed=1.0)
+
+
+class _RunningJob:
+    """A remote job as watch_remote sees it: an id, a state that ends, live counters."""
+
+    def __init__(self, polls: int, counters: dict[str, int]):
+        self.polls = polls
+        self.counters = counters
+
+    def job_id(self):
+        return "2026-12-03_01_02_03-42"
+
+    @property
+    def state(self):
+        self.polls -= 1
+        return "RUNNING" if self.polls > 0 else "DONE"
+
+    def metrics(self):
+        from types import SimpleNamespace
+
+        class Query:
+            def __init__(self, counters):
+                self.counters = counters
+
+            def query(self, _filter):
+                return {"counters": [SimpleNamespace(key=SimpleNamespace(metric=SimpleNamespace(name=name)),
+                                                     committed=value, attempted=value)
+                                     for name, value in self.counters.items()]}
+
+        return Query(self.counters)
+
+
+def test_remote_jobs_print_their_id_link_and_each_phase_s_own_counters(capsys, monkeypatch):
+    import ccforge.jobs.progress as progress
+    from ccforge.jobs.options import pipeline_options
+
+    monkeypatch.setattr(progress, "REMOTE_EVERY_S", 0)
+    monkeypatch.setattr(progress, "REMOTE_POLL_S", 0.001)
+    options = pipeline_options(["--runner=DataflowRunner", "--project=p", "--region=us-east1"])
+    progress.watch_remote(_RunningJob(6, {"read:in": 300, "read:kept": 100, "dedup_keys:kept": 40}),
+                          "phase A", options)
+    phase_b = {"exact_dedup:in": 40, "exact_dedup:kept": 38, "minhash_dedup:kept": 37, "tokenize:kept": 30}
+    progress.watch_remote(_RunningJob(6, phase_b), "phase B", options, progress.phase_b_counters_line)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "phase A  job 2026-12-03_01_02_03-42 submitted"
+    assert lines[1] == ("phase A  console: https://console.cloud.google.com/dataflow/jobs/us-east1/"
+                        "2026-12-03_01_02_03-42?project=p")
+    assert "phase A  RUNNING  300 records (100 pages) -> 40 documents so far" in lines
+    assert "phase B  RUNNING  40 documents through dedup -> 37 kept, 30 tokenized so far" in lines

@@ -106,8 +106,10 @@ class LocalProgress:
                 live.update(Text(self.current()))
 
 
-def watch_remote(result, label: str, options) -> None:
-    """Job id and console link, then the job's counters every REMOTE_EVERY_S until it ends."""
+def watch_remote(result, label: str, options, line: Callable[[dict], str] | None = None) -> None:
+    """Job id and console link, then the job's counters, as `line` puts them (phase A's by
+    default), every REMOTE_EVERY_S until it ends."""
+    line = line or remote_counters_line
     job_id = result.job_id() if callable(getattr(result, "job_id", None)) else None
     if job_id:
         say(f"{label}  job {job_id} submitted")
@@ -124,13 +126,23 @@ def watch_remote(result, label: str, options) -> None:
             counters = counters_from_result(result)
         except Exception:  # not every runner serves metrics while the job runs
             counters = {}
-        say(f"{label}  {result.state}  " + remote_counters_line(counters))
+        say(f"{label}  {result.state}  " + line(counters))
 
 
 def remote_counters_line(counters: dict[str, int]) -> str:
+    """Phase A's counters: records read, pages, documents written."""
     records, pages = counters.get("read:in", 0), counters.get("read:kept", 0)
     documents = counters.get("dedup_keys:kept", 0)
     return f"{records:,} records ({pages:,} pages) -> {documents:,} documents so far"
+
+
+def phase_b_counters_line(counters: dict[str, int]) -> str:
+    """Phase B's counters (it reads no records): documents through dedup, kept, tokenized.
+    They start once the duplicates are found, which is a shuffle of keys before them."""
+    deduplicated = counters.get("exact_dedup:in", 0)
+    kept = counters.get("minhash_dedup:kept", counters.get("exact_dedup:kept", 0))
+    return (f"{deduplicated:,} documents through dedup -> {kept:,} kept, "
+            f"{counters.get('tokenize:kept', 0):,} tokenized so far")
 
 
 def dataflow_console_link(options, job_id: str) -> str | None:
