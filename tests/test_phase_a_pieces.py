@@ -143,21 +143,112 @@ def test_pieces_per_input_gives_every_worker_several():
 
 def test_progress_files_add_up_and_make_a_line(tmp_path):
     a, b = ProgressFile(str(tmp_path), every_s=0), ProgressFile(str(tmp_path), every_s=0)
-    a.add(planned_bytes=1000, planned_pieces=4, bytes_read=250, records=10, documents=3, pieces_done=1)
-    b.add(bytes_read=250, records=10, documents=2, pieces_done_before=1)
+    a.add(planned_bytes=1000, planned_pieces=4, bytes_read=250, records=10, pages=5, documents=3, pieces_done=1)
+    b.add(bytes_read=250, records=10, pages=5, documents=2, pieces_done_before=1)
     totals = read_progress(str(tmp_path))
     assert totals["bytes_read"] == 500 and totals["records"] == 20 and totals["documents"] == 5
-    line = phase_a_line(totals, elapsed=10.0)
-    assert "read 0.0 MB of 0.0 MB (50%)" in line and "20 records -> 5 documents" in line
-    assert "pieces 2/4, 1 done earlier" in line and "2 pages/s" in line and "ETA 10s" in line
+    line = phase_a_line(totals, elapsed=5.0)
+    assert "read 0.0 MB of 0.0 MB (50%)" in line and "20 records (10 pages) -> 5 documents" in line
+    assert "pieces 2/4, 1 done earlier" in line and "2 pages/s" in line and "ETA 5s" in line
 
 
 def test_local_progress_prints_plain_lines_when_not_a_terminal(tmp_path, capsys, monkeypatch):
     import ccforge.jobs.progress as progress
 
     monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.05)
-    ProgressFile(str(tmp_path), every_s=0).add(records=7, documents=2)
+    ProgressFile(str(tmp_path), every_s=0).add(records=7, pages=3, documents=2)
     with LocalProgress(str(tmp_path), "phase A", phase_a_line, interactive=False):
         time.sleep(0.3)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) >= 2 and all(line.startswith("phase A  ") and "7 records -> 2 documents" in line for line in lines)
+    assert len(lines) >= 2 and all(line.startswith("phase A  ") and "7 records (3 pages) -> 2 documents" in line for line in lines)
+
+
+def test_planning_writes_the_progress_file_per_bundle_not_per_input(setup, tmp_path, monkeypatch):
+    import ccforge.pipeline.progress as progress
+
+    config, chunks_dir, fingerprint = setup
+    inputs = []
+    for index in range(30):
+        copy = tmp_path / f"in-{index:02d}.warc.gz"
+        shutil.copyfile(WARC, copy)
+        inputs.append((str(copy), ""))
+    progress_dir = tmp_path / "progress"
+    progress_dir.mkdir()
+    writes = []
+    real_replace = progress.os.replace
+    monkeypatch.setattr(progress.os, "replace", lambda src, dst: (writes.append(dst), real_replace(src, dst)))
+    planner = PlanPieces(config.read, chunks_dir, fingerprint, 1, str(progress_dir))
+    planner.setup()
+    planner.progress.every_s = 3600  # only the first add and the bundle's end may write
+    planned = [piece for item in inputs for piece in planner.process(item)]
+    planner.finish_bundle()
+    assert len(planned) == 30 and len([path for path in writes if str(progress_dir) in str(path)]) <= 2
+    totals = read_progress(str(progress_dir))
+    assert totals["planned_pieces"] == 30 and totals["planned_bytes"] == 30 * Path(WARC).stat().st_size
+
+
+def test_progress_counts_pages_apart_from_records(setup, tmp_path):
+    config, chunks_dir, fingerprint = setup
+    (piece,), _ = plan(config, chunks_dir, fingerprint, pieces=1)
+    progress_dir = tmp_path / "progress"
+    progress_dir.mkdir()
+    step = ProcessPiece(config, chunks_dir, fingerprint, progress_dir=str(progress_dir))
+    step.setup()
+    try:
+        (summary,) = step.process(piece)
+    finally:
+        step.teardown()
+    totals = read_progress(str(progress_dir))
+    counts = summary["counts"]
+    # the sample WARC holds request records beside the responses: pages are the responses kept
+    assert totals["records"] == counts["read:in"] and totals["pages"] == counts["read:kept"] < counts["read:in"]
+    assert f"({totals['pages']:,} pages)" in phase_a_line(totals, elapsed=1.0)
+
+
+class _RunningJob:
+    """A remote job as watch_remote sees it: an id, a state that ends, live counters."""
+
+    def __init__(self, polls: int, counters: dict[str, int]):
+        self.polls = polls
+        self.counters = counters
+
+    def job_id(self):
+        return "2026-12-03_01_02_03-42"
+
+    @property
+    def state(self):
+        self.polls -= 1
+        return "RUNNING" if self.polls > 0 else "DONE"
+
+    def metrics(self):
+        from types import SimpleNamespace
+
+        class Query:
+            def __init__(self, counters):
+                self.counters = counters
+
+            def query(self, _filter):
+                return {"counters": [SimpleNamespace(key=SimpleNamespace(metric=SimpleNamespace(name=name)),
+                                                     committed=value, attempted=value)
+                                     for name, value in self.counters.items()]}
+
+        return Query(self.counters)
+
+
+def test_remote_jobs_print_their_id_link_and_each_phase_s_own_counters(capsys, monkeypatch):
+    import ccforge.jobs.progress as progress
+    from ccforge.jobs.options import pipeline_options
+
+    monkeypatch.setattr(progress, "REMOTE_EVERY_S", 0)
+    monkeypatch.setattr(progress, "REMOTE_POLL_S", 0.001)
+    options = pipeline_options(["--runner=DataflowRunner", "--project=p", "--region=us-east1"])
+    progress.watch_remote(_RunningJob(6, {"read:in": 300, "read:kept": 100, "dedup_keys:kept": 40}),
+                          "phase A", options)
+    phase_b = {"exact_dedup:in": 40, "exact_dedup:kept": 38, "minhash_dedup:kept": 37, "tokenize:kept": 30}
+    progress.watch_remote(_RunningJob(6, phase_b), "phase B", options, progress.phase_b_counters_line)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "phase A  job 2026-12-03_01_02_03-42 submitted"
+    assert lines[1] == ("phase A  console: https://console.cloud.google.com/dataflow/jobs/us-east1/"
+                        "2026-12-03_01_02_03-42?project=p")
+    assert "phase A  RUNNING  300 records (100 pages) -> 40 documents so far" in lines
+    assert "phase B  RUNNING  40 documents through dedup -> 37 kept, 30 tokenized so far" in lines

@@ -46,14 +46,16 @@ def phase_a_line(totals: dict[str, int], elapsed: float, known_bytes: int = 0) -
     total = max(known_bytes, totals["planned_bytes"])
     done = totals["bytes_read"]
     parts = [f"read {megabytes(done)}" + (f" of {megabytes(total)} ({100 * done / total:.0f}%)" if total else "")]
-    parts.append(f"{totals['records']:,} records -> {totals['documents']:,} documents")
+    # A crawl's WARC holds a request and a metadata record beside each response: the rate
+    # counts pages (the records the read stage keeps), not records.
+    parts.append(f"{totals['records']:,} records ({totals['pages']:,} pages) -> {totals['documents']:,} documents")
     pieces = totals["planned_pieces"]
     if pieces:
         finished = totals["pieces_done"] + totals["pieces_done_before"]
         earlier = f", {totals['pieces_done_before']} done earlier" if totals["pieces_done_before"] else ""
         parts.append(f"pieces {finished}/{pieces}{earlier}")
-    if elapsed > 0 and totals["records"]:
-        parts.append(f"{totals['records'] / elapsed:,.0f} pages/s")
+    if elapsed > 0 and totals["pages"]:
+        parts.append(f"{totals['pages'] / elapsed:,.0f} pages/s")
     left = total - done
     if elapsed > 0 and done > 0 and total and left > 0:
         parts.append(f"ETA {duration(left * elapsed / done)}")
@@ -104,8 +106,10 @@ class LocalProgress:
                 live.update(Text(self.current()))
 
 
-def watch_remote(result, label: str, options) -> None:
-    """Job id and console link, then the job's counters every REMOTE_EVERY_S until it ends."""
+def watch_remote(result, label: str, options, line: Callable[[dict], str] | None = None) -> None:
+    """Job id and console link, then the job's counters, as `line` puts them (phase A's by
+    default), every REMOTE_EVERY_S until it ends."""
+    line = line or remote_counters_line
     job_id = result.job_id() if callable(getattr(result, "job_id", None)) else None
     if job_id:
         say(f"{label}  job {job_id} submitted")
@@ -122,13 +126,23 @@ def watch_remote(result, label: str, options) -> None:
             counters = counters_from_result(result)
         except Exception:  # not every runner serves metrics while the job runs
             counters = {}
-        say(f"{label}  {result.state}  " + remote_counters_line(counters))
+        say(f"{label}  {result.state}  " + line(counters))
 
 
 def remote_counters_line(counters: dict[str, int]) -> str:
-    records = counters.get("read:in", 0)
+    """Phase A's counters: records read, pages, documents written."""
+    records, pages = counters.get("read:in", 0), counters.get("read:kept", 0)
     documents = counters.get("dedup_keys:kept", 0)
-    return f"{records:,} records -> {documents:,} documents so far"
+    return f"{records:,} records ({pages:,} pages) -> {documents:,} documents so far"
+
+
+def phase_b_counters_line(counters: dict[str, int]) -> str:
+    """Phase B's counters (it reads no records): documents through dedup, kept, tokenized.
+    They start once the duplicates are found, which is a shuffle of keys before them."""
+    deduplicated = counters.get("exact_dedup:in", 0)
+    kept = counters.get("minhash_dedup:kept", counters.get("exact_dedup:kept", 0))
+    return (f"{deduplicated:,} documents through dedup -> {kept:,} kept, "
+            f"{counters.get('tokenize:kept', 0):,} tokenized so far")
 
 
 def dataflow_console_link(options, job_id: str) -> str | None:

@@ -44,7 +44,7 @@ from ccforge.jobs.options import (
     worker_count,
     worker_logs_to,
 )
-from ccforge.jobs.progress import LocalProgress, duration, phase_a_line, say, watch_remote
+from ccforge.jobs.progress import LocalProgress, duration, phase_a_line, phase_b_counters_line, say, watch_remote
 from ccforge.pipeline.metrics import counters_from_result
 from ccforge.pipeline.phase_a import build_phase_a, pieces_per_input
 from ccforge.pipeline.phase_b import build_phase_b
@@ -123,7 +123,7 @@ def run_phase_a(files: list[tuple[str, str]], config: RunConfig, run_dir: str, b
 
 
 def run_pipeline(pipeline, run_dir: str, options, label: str, progress_dir: str | None = None,
-                 line=None):
+                 line=None, remote_line=None):
     """Runs to the end, showing progress. Local worker logs go to RUN/logs/beam.log unless
     verbose; a remote runner's own progress messages are left alone."""
     local = is_local(options)
@@ -138,7 +138,7 @@ def run_pipeline(pipeline, run_dir: str, options, label: str, progress_dir: str 
                 result.wait_until_finish()
             return result
         result = pipeline.run()
-        watch_remote(result, label, options)
+        watch_remote(result, label, options, remote_line)
         result.wait_until_finish()
     return result
 
@@ -193,7 +193,7 @@ def run_phase_b(files: list[tuple[str, str]], config: RunConfig, run_dir: str, b
     if shard_infos is not None:
         _ = shard_infos | "list shards" >> _write_list(shards_list)
     try:
-        result = run_pipeline(pipeline, run_dir, options, "phase B")
+        result = run_pipeline(pipeline, run_dir, options, "phase B", remote_line=phase_b_counters_line)
     finally:
         if spill_dir:
             shutil.rmtree(spill_dir, ignore_errors=True)
@@ -242,7 +242,7 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         add_counters(counters, phase_b_counters)
         kept = phase_b_counters.get("tokenize:kept", phase_b_counters.get("pii:kept"))
         tokens = sum(int(s["tokens"]) for s in shards)
-        say(f"phase B  dedup, PII, tokenize: {kept if kept is not None else '?'} documents, {tokens:,} tokens"
+        say(f"phase B  dedup, PII, tokenize: {f'{kept:,}' if kept is not None else '?'} documents, {tokens:,} tokens"
             f" in {len(shards)} shard(s) ({duration(time.time() - phase_b_started)})")
     clusters = cluster_rounds(counters, config, is_local(pipeline_options(beam_args)))
     funnel = build_funnel(counters, config)

@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 
-FIELDS = ("planned_bytes", "planned_pieces", "pieces_done_before", "bytes_read", "records", "documents",
+FIELDS = ("planned_bytes", "planned_pieces", "pieces_done_before", "bytes_read", "records", "pages", "documents",
           "pieces_done", "failed_pieces")
 
 
