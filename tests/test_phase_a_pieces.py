@@ -252,3 +252,24 @@ def test_remote_jobs_print_their_id_link_and_each_phase_s_own_counters(capsys, m
                         "2026-12-03_01_02_03-42?project=p")
     assert "phase A  RUNNING  300 records (100 pages) -> 40 documents so far" in lines
     assert "phase B  RUNNING  40 documents through dedup -> 37 kept, 30 tokenized so far" in lines
+
+
+def test_of_two_attempts_committing_at_once_the_first_marker_holds(setup):
+    """The second attempt finds no valid marker when it looks, then another attempt's
+    marker appears before it writes: on a local disk its write does not replace it."""
+    from ccforge.pipeline import pieces as pieces_module
+
+    config, chunks_dir, fingerprint = setup
+    piece = plan(config, chunks_dir, fingerprint)[0][0]
+    process(config, chunks_dir, fingerprint, piece)
+    first = read_marker(chunks_dir, piece, fingerprint)
+    late = {**first, "files": [], "counts": {"read:in": -1}}
+    real = pieces_module.read_marker
+    answers = iter([None])  # the late attempt's first look sees nothing
+    pieces_module.read_marker = lambda *args: next(answers, None) or real(*args)
+    try:
+        held = pieces_module.commit_piece(chunks_dir, piece, late)
+    finally:
+        pieces_module.read_marker = real
+    assert held == first and read_marker(chunks_dir, piece, fingerprint) == first
+    assert names_in(chunks_dir, piece) == sorted([e["name"] for e in first["files"]] + ["_SUCCESS"])

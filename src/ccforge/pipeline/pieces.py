@@ -21,6 +21,7 @@ So phase B, which reads only the files a marker names, sees one copy of every pi
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import uuid
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from apache_beam.io.filesystems import FileSystems
 
 from ccforge.hashing import stable_hash64
-from ccforge.pipeline.paths import remove_tree
+from ccforge.pipeline.paths import is_local_path, remove_tree
 from ccforge.pipeline.stats import read_json, write_json
 
 CHUNKS_DIR = "chunks"
@@ -136,14 +137,39 @@ def commit_piece(chunks_dir: str, piece: Piece, marker: dict) -> dict:
     """
     committed = read_marker(chunks_dir, piece, marker["config"])
     if committed is None:
-        write_json(marker_path(chunks_dir, piece), marker)
-        committed = marker
+        committed = _write_marker_first(chunks_dir, piece, marker)
     keep = {entry["name"] for entry in committed["files"]} | {MARKER}
     directory = piece.directory(chunks_dir)
     stale = [path for path in list_files(directory) if posixpath.basename(path) not in keep]
     if stale:
         FileSystems.delete(stale)
     return committed
+
+
+def _write_marker_first(chunks_dir: str, piece: Piece, marker: dict) -> dict:
+    """Writes the marker; on a local disk only if no valid one appeared meanwhile (a hard
+    link cannot replace an existing name, so of two attempts finishing together exactly
+    one wins). Object stores publish whole objects but offer no create-if-absent through
+    Beam's FileSystems: there the last of two simultaneous attempts wins, and the other's
+    files may be cleared under its marker (a rerun redoes that piece)."""
+    path = marker_path(chunks_dir, piece)
+    if not is_local_path(path):
+        write_json(path, marker)
+        return marker
+    temp = f"{path}.{new_attempt()}"
+    write_json(temp, marker)
+    try:
+        os.link(temp, path)
+        return marker
+    except FileExistsError:  # another attempt's marker, or one a kill left cut short
+        committed = read_marker(chunks_dir, piece, marker["config"])
+        if committed is not None:
+            return committed
+        os.replace(temp, path)
+        return marker
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
 
 
 def piece_files(chunks_dir: str, piece: Piece, marker: dict) -> list[tuple[str, int]]:
