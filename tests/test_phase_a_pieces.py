@@ -265,8 +265,13 @@ def test_of_two_attempts_committing_at_once_the_first_marker_holds(setup):
     first = read_marker(chunks_dir, piece, fingerprint)
     late = {**first, "files": [], "counts": {"read:in": -1}}
     real = pieces_module.read_marker
-    answers = iter([None])  # the late attempt's first look sees nothing
-    pieces_module.read_marker = lambda *args: next(answers, None) or real(*args)
+    looks = []
+
+    def late_look(*args):  # the late attempt's first look sees nothing; later ones see the disk
+        looks.append(args)
+        return None if len(looks) == 1 else real(*args)
+
+    pieces_module.read_marker = late_look
     try:
         held = pieces_module.commit_piece(chunks_dir, piece, late)
     finally:
