@@ -25,8 +25,10 @@ demo: $(STAMP)
 	@echo "outputs: $(DEMO_OUT)/documents $(DEMO_OUT)/tokens $(DEMO_OUT)/manifest.json"
 	@echo "         $(DEMO_OUT)/stats.json $(DEMO_OUT)/report.html $(DEMO_OUT)/model (checkpoint, metrics.jsonl, loss.png)"
 
+# One pytest worker per core, whole test modules at a time (their module fixtures run once),
+# in collection order: conftest puts the modules that run whole jobs first.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n auto --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do \

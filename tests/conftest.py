@@ -1,12 +1,42 @@
-"""Shared test helpers: where the bundled sample and the optional shared data live."""
+"""Shared test helpers: where the bundled sample and the optional shared data live, a
+result computed once for all pytest-xdist workers, and the order that lets `make test`'s
+two workers finish together."""
 
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(items):
+    """Modules marked `whole_jobs` (each runs several end-to-end jobs) go first: `make test`
+    hands whole modules to two workers in this order, and a long module handed out last
+    would leave one worker idle while the other finishes it."""
+    items.sort(key=lambda item: item.get_closest_marker("whole_jobs") is None)  # stable sort
+
+
+def computed_once(tmp_path_factory, name: str, compute) -> Path:
+    """A directory that `compute(path)` fills once per test session, whichever pytest-xdist
+    worker asks first (the others wait on a file lock, then reuse it). A directory left by
+    a compute that failed (no `.done` beside it) is computed again from scratch."""
+    import os
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # each worker's base is a folder of the session's
+    path, done = base / name, base / f"{name}.done"
+    with FileLock(str(base / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir(parents=True)
+            compute(path)
+            done.touch()
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from ccforge.document import Document
 from ccforge.pipeline.dedup_steps import DropDuplicates, FindDuplicates, write_band_index
 from ccforge.pipeline.metrics import counters_from_result
 
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
+
 VOCAB_RNG = random.Random(0)
 VOCAB = ["".join(VOCAB_RNG.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(VOCAB_RNG.randint(3, 9))) for _ in range(5000)]
 HAN = [chr(c) for c in range(0x4E00, 0x4E00 + 2000)]

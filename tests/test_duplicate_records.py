@@ -17,6 +17,8 @@ from ccforge.config import load_config
 from ccforge.jobs.run import run_job
 from conftest import PORTABLE, SAMPLE_DIR
 
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
+
 SETTINGS = ["extract.extractor=resiliparse"]  # the keep rule is under test, not the extractor
 A, B = SAMPLE_DIR / "sample-0000.warc.gz", SAMPLE_DIR / "sample-0001.warc.gz"
 

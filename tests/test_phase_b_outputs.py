@@ -9,6 +9,7 @@ from pathlib import Path
 import apache_beam as beam
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
@@ -21,6 +22,8 @@ from ccforge.pipeline.spill import SpillRows, WriteOutputsFromSpill, range_bits
 from ccforge.pipeline.tokenize_steps import TokenizeDocuments, WriteTokenShards
 from ccforge.tokenize.config import TokenizeConfig
 from ccforge.tokenize.shards import order_key
+
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
 
 TOKENIZE = TokenizeConfig(shard_tokens=300, val_fraction=0.2, batch_size=8, threads=2)
 WORDS = "river stone light paper window garden music winter orange market".split()

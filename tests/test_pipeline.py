@@ -11,6 +11,8 @@ from ccforge.jobs.run import run_job
 from ccforge.stages import STAGE_NAMES
 from conftest import SAMPLE_DIR
 
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
+
 FINEWEB_COLUMNS = ["text", "id", "dump", "url", "date", "file_path", "language", "language_score", "token_count"]
 BEAM_ARGS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from ccforge.config import load_config
 from ccforge.jobs.run import run_job
 from classifier_models import build_tiny_transformer, train_fasttext_model
 from conftest import PORTABLE, SAMPLE_DIR
 from test_decontaminate import SAMPLE_PARAGRAPH, write_jsonl
+
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
 
 
 def portable_run(tmp_path, job_service, overrides: list[str]) -> tuple[pd.DataFrame, dict]:

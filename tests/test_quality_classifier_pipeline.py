@@ -16,6 +16,8 @@ from ccforge.tokenize.run_files import quality_scores
 from classifier_models import build_tiny_transformer, train_fasttext_model
 from conftest import SAMPLE_DIR
 
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
+
 
 def run_with(tmp_path, overrides, workers: int = 2):
     out = tmp_path / "run"

@@ -16,10 +16,12 @@ from ccforge.pipeline.stats import funnel_without_timing
 from conftest import SAMPLE_DIR
 from test_read_http import Server, drop_after, stall, status
 
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
+
 WARCS = sorted(SAMPLE_DIR.glob("*.warc.gz"))
 SETTINGS = [
     "extract.extractor=resiliparse",
-    "extract.timeout_s=0",  # in-process: see test_reliability_job.SETTINGS
+    "extract.timeout_s=0",  # extraction in-process: the reader's faults are under test here
     "read.split_min_bytes=20000",  # several byte ranges per file: several Range reads
     "read.backoff_s=0.01",
     "read.timeout_s=0.5",

@@ -23,6 +23,8 @@ from ccforge.config import load_config
 from ccforge.jobs.run import check_remote_settings, local_config_files, run_job
 from conftest import SAMPLE_DIR
 
+pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
+
 SCHEME = "ccfstest"
 BEAM = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
