@@ -1,6 +1,7 @@
 """Duplicate groups of real articles through the real job: do they end as one document?
 
   python benchmarks/bench_dedup_groups.py [--sites N] [--groups-per-site N] [--distinct-per-site N]
+                                          [--set KEY=VALUE ...]
 
 Articles are pages of ../shared/data/bench (real HTML with hand-made gold text) whose site
 (the host of their canonical or og:url link) has at least three articles of 150 gold
@@ -195,9 +196,11 @@ def build_warc(path: Path, pages: dict, groups: list, distinct: list, vocab: lis
     return made
 
 
-def run_ccforge(warc: Path, out: Path) -> tuple[float, dict]:
+def run_ccforge(warc: Path, out: Path, settings: list[str]) -> tuple[float, dict]:
     command = [sys.executable, "-c", "import sys; from ccforge.cli import main; sys.exit(main(sys.argv[1:]))",
                "run", "--input", str(warc), "--output", str(out), "--skip", SKIP]
+    for setting in settings:
+        command += ["--set", setting]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -321,6 +324,8 @@ def main() -> None:
     parser.add_argument("--groups-per-site", type=int, default=2)
     parser.add_argument("--distinct-per-site", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="write the WARC and the run here and keep them")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to ccforge run (e.g. extract.deduplicate=true)")
     args = parser.parse_args()
     summary: dict = {"bench": "dedup_groups"}
     if not (BENCH_WARC.exists() and BENCH_GOLD.exists()):
@@ -338,8 +343,9 @@ def main() -> None:
               f"{sites} sites: {len(made)} pages, {warc.stat().st_size / 1e6:.1f} MB WARC")
         load_before = load_average()
         out = work / "run"
-        wall, stats = run_ccforge(warc, out)
-        print(f"ccforge run --skip {SKIP}: {wall:.0f} s (load before {load_before}, after {load_average()})")
+        wall, stats = run_ccforge(warc, out, args.set)
+        settings = "".join(f" --set {setting}" for setting in args.set)
+        print(f"ccforge run --skip {SKIP}{settings}: {wall:.0f} s (load before {load_before}, after {load_average()})")
         rows = read_parquet_rows(out / "chunks", ["url", "text", "minhash_bands"])
         reached = {r["url"] for r in rows}
         kept = {r["url"]: int(r["minhash_cluster_size"])
@@ -360,7 +366,7 @@ def main() -> None:
         stages = {row["name"]: row for row in stats["stages"]}
         summary.update({
             **result, **diagnosis, "sites": sites, "pages": len(made), "reached_dedup": len(reached),
-            "documents": len(kept), "run_s": round(wall, 1), "load": load_average(),
+            "documents": len(kept), "settings": args.set, "run_s": round(wall, 1), "load": load_average(),
             "exact_dropped": stages.get("exact_dedup", {}).get("dropped", 0),
             "near_dropped": stages.get("minhash_dedup", {}).get("dropped", 0),
             "dedup_clusters": stats.get("dedup_clusters"),
