@@ -318,6 +318,35 @@ def curve(s: float, rows: int = 8, bands: int = 14) -> float:
     return 1.0 - (1.0 - s**rows) ** bands
 
 
+def star_edges(rows: list[dict]) -> dict:
+    """What the remote path would shuffle first for this run: after exact dedup (smallest
+    id per text hash), a star of edges per shared band bucket (ccforge's bucket_links),
+    and their size under Beam's default coder (each an (id, id) pair of WARC record ids)."""
+    import apache_beam as beam
+
+    from ccforge.dedup.keep import bucket_links
+
+    survivors = {}
+    for r in sorted(rows, key=lambda r: r["id"]):
+        survivors.setdefault(r["exact_hash"], r)
+    buckets = defaultdict(list)
+    for r in survivors.values():
+        for band, value in enumerate(r["minhash_bands"]):
+            buckets[(band, value)].append(r["id"])
+    edges = [e for members in buckets.values() if len(members) > 1 for e in bucket_links(members)[0]]
+    linked = {doc for members in buckets.values() if len(members) > 1 for doc in members}
+    coder = beam.coders.TupleCoder([beam.coders.registry.get_coder(beam.typehints.Any)] * 2)
+    size = sum(len(coder.encode(e)) for e in edges) / len(edges) if edges else 0.0
+    result = {"after_exact": len(survivors), "in_shared_buckets": len(linked), "edges": len(edges),
+              "edges_per_linked_doc": round(len(edges) / len(linked), 2) if linked else 0.0,
+              "bytes_per_edge": round(size, 1)}
+    print(f"\nedges the remote path starts from: {result['edges']:,} (a star per shared bucket, after exact dedup) "
+          f"for {result['in_shared_buckets']:,} of {result['after_exact']:,} documents, "
+          f"{result['edges_per_linked_doc']} per document in a shared bucket; {result['bytes_per_edge']} bytes per "
+          "edge under Beam's default coders")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=100, help="sites to take articles from")
@@ -346,7 +375,7 @@ def main() -> None:
         wall, stats = run_ccforge(warc, out, args.set)
         settings = "".join(f" --set {setting}" for setting in args.set)
         print(f"ccforge run --skip {SKIP}{settings}: {wall:.0f} s (load before {load_before}, after {load_average()})")
-        rows = read_parquet_rows(out / "chunks", ["url", "text", "minhash_bands"])
+        rows = read_parquet_rows(out / "chunks", ["id", "url", "text", "exact_hash", "minhash_bands"])
         reached = {r["url"] for r in rows}
         kept = {r["url"]: int(r["minhash_cluster_size"])
                 for r in read_parquet_rows(out / "documents", ["url", "minhash_cluster_size"])}
@@ -363,9 +392,10 @@ def main() -> None:
         if missing:
             print(f"({missing} group(s) left out: a page gave no text at extraction)")
         diagnosis = diagnose(rows, made, result.pop("complete"), result.pop("failures"), result.pop("wrong"))
+        edges = star_edges(rows)
         stages = {row["name"]: row for row in stats["stages"]}
         summary.update({
-            **result, **diagnosis, "sites": sites, "pages": len(made), "reached_dedup": len(reached),
+            **result, **diagnosis, "star_edges": edges, "sites": sites, "pages": len(made), "reached_dedup": len(reached),
             "documents": len(kept), "settings": args.set, "run_s": round(wall, 1), "load": load_average(),
             "exact_dropped": stages.get("exact_dedup", {}).get("dropped", 0),
             "near_dropped": stages.get("minhash_dedup", {}).get("dropped", 0),
