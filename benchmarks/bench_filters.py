@@ -9,8 +9,9 @@
     'alone' times it on every text with nothing shared.
 (b) agreement with datatrove's FineWeb chain (GopherRepetition, GopherQuality,
     C4Quality(filter_no_terminal_punct=False), FineWebQuality) on identical texts: keep
-    or drop, and which filter drops. datatrove runs in its own venv (/tmp/ccforge-dt-venv,
-    created here when missing; never a ccforge dependency); if pip cannot install it,
+    or drop, and which filter drops. datatrove runs in its own venv (benchmarks/
+    datatrove_venv.py: /tmp/ccforge-bench-datatrove, completed here when something is
+    missing; never a ccforge dependency); if pip cannot install it,
     this part is skipped with a message. Its verdicts on the same texts do not change, so
     a datatrove run is cached in /tmp/ccforge-bench/ and reused (about 10 minutes saved);
     the JSON then labels it `"cached": true` with the date it ran, and its docs/s come
@@ -36,14 +37,16 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from datatrove_venv import DATATROVE, DT_PYTHON, ensure_datatrove  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 BENCH_WARC = SHARED / "bench" / "bench-pages.warc.gz"
 BENCH_GOLD = SHARED / "bench" / "bench-gold.jsonl.gz"
 UT1_ADULT = SHARED / "blocklists" / "ut1-adult-blacklists.tar.gz"
 CACHE = Path(tempfile.gettempdir()) / "ccforge-bench"
-DT_VENV = Path(tempfile.gettempdir()) / "ccforge-dt-venv"
-DT_PACKAGES = ["datatrove==0.10.1", "spacy", "jieba", "regex"]
+DT_PACKAGES = [DATATROVE, "spacy", "jieba", "regex"]
 STAGES = ("gopher_repetition", "gopher_quality", "c4", "fineweb_quality")
 
 # Runs inside datatrove's venv: the FineWeb chain on the same texts, one outcome per text.
@@ -214,21 +217,12 @@ def run_alone(stage_name: str, texts: list[str]) -> float:
 
 
 def datatrove_python() -> Path | None:
-    """The datatrove venv's interpreter, creating the venv if needed (None if pip cannot)."""
-    python = DT_VENV / "bin" / "python"
-    check = [str(python), "-c", "import datatrove, spacy, jieba"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    print(f"\ncreating {DT_VENV} with {' '.join(DT_PACKAGES)} (once; a few minutes)")
-    base_python = getattr(sys, "_base_executable", sys.executable)
-    steps = [[base_python, "-m", "venv", str(DT_VENV)], [str(python), "-m", "pip", "install", "-q", *DT_PACKAGES]]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-            print(f"skip datatrove comparison: '{' '.join(step[:4])} ...' failed: {tail[0]}")
-            return None
-    return python if subprocess.run(check, capture_output=True).returncode == 0 else None
+    """The datatrove venv's interpreter, installing what is missing (None if pip cannot)."""
+    problem = ensure_datatrove(DT_PACKAGES, "import datatrove, spacy, jieba")
+    if problem:
+        print(f"skip datatrove comparison: {problem}")
+        return None
+    return DT_PYTHON
 
 
 def compare_with_datatrove(texts_path: Path, texts: list[str], outcomes: list[tuple], rerun: bool = False) -> dict:

@@ -38,13 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_pipeline import BENCH_WARC, load_average, run_ccforge, timed_run  # noqa: E402
+from datatrove_venv import DATATROVE, DT_PYTHON, DT_VENV, ensure_datatrove as ensure_venv  # noqa: E402
 
-DT_VENV = Path(tempfile.gettempdir()) / "ccforge-bench-datatrove"
 # datatrove[processing] plus what its steps check for at run time (WarcReader, JsonlWriter,
 # URLFilter, trafilatura with lxml 6, fsspec's http paths, spaCy word splitting).
-DT_PACKAGES = ["datatrove[processing]==0.10.1", "warcio", "faust-cchardet", "python-magic", "orjson",
+DT_PACKAGES = [DATATROVE, "warcio", "faust-cchardet", "python-magic", "orjson",
                "pyahocorasick", "lxml_html_clean", "aiohttp", "requests", "spacy"]
-DT_PYTHON = DT_VENV / "bin" / "python"
 WORK = Path(tempfile.gettempdir()) / "ccforge-bench-side-by-side"
 
 # Runs inside datatrove's venv: argv = warc, work dir, workers, lid model, tokenizer.json.
@@ -205,23 +204,10 @@ def ratios(best: dict[str, dict], workers: int, repeat: int) -> dict:
 
 
 def ensure_datatrove() -> str | None:
-    """Creates the venv when missing; returns why datatrove is unusable, or None."""
-    check = [str(DT_PYTHON), "-c", "import datatrove, warcio, cchardet, magic, orjson, ahocorasick, spacy, fasttext, "
-             "tokenizers, xxhash, aiohttp, requests, trafilatura; "
-             "trafilatura.extract('<html><body><p>a b c</p></body></html>')"]
-    if DT_PYTHON.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return None
-    print(f"installing datatrove into {DT_VENV} (once) ...", flush=True)
-    try:
-        if not DT_PYTHON.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(DT_VENV)], check=True, capture_output=True)
-        subprocess.run([str(DT_PYTHON), "-m", "pip", "install", "--quiet", *DT_PACKAGES],
-                       check=True, capture_output=True, timeout=1800)
-    except (subprocess.SubprocessError, OSError) as exc:
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-    if subprocess.run(check, capture_output=True).returncode != 0:
-        return "datatrove installed but does not import"
-    return None
+    """Installs what this comparison needs into the datatrove venv; why it cannot, or None."""
+    return ensure_venv(DT_PACKAGES, "import datatrove, warcio, cchardet, magic, orjson, ahocorasick, spacy, fasttext, "
+                       "tokenizers, xxhash, aiohttp, requests, trafilatura; "
+                       "trafilatura.extract('<html><body><p>a b c</p></body></html>')")
 
 
 def lid_model_path() -> str:
