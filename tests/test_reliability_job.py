@@ -22,8 +22,9 @@ from conftest import ROOT, SAMPLE_DIR
 
 WARCS = sorted(str(p) for p in SAMPLE_DIR.glob("*.warc.gz"))
 # Small pieces, so that each WARC is cut into several and a kill finds some committed and
-# some not (the default, 1 MiB, would leave the sample WARCs whole).
-SETTINGS = ["read.split_min_bytes=32768"]
+# some not (the default, 1 MiB, would leave the sample WARCs whole). Phase A on the worker
+# processes: by default inputs this small are done inside the driver (tested apart below).
+SETTINGS = ["read.split_min_bytes=32768", "output.in_process_phase_a_bytes=0"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CCFORGE_PROGRESS_EVERY_S": "1"}
 
 
@@ -101,7 +102,7 @@ def assert_same_outputs(out: Path, reference: dict[str, bytes]) -> None:
 def reference(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     out = tmp_path_factory.mktemp("reference")
     lines = Job(out).finish()
-    assert any(line.startswith("phase A") and "piece(s)" in line for line in lines)
+    assert any(line.startswith("phase A") and "piece(s)" in line and "in this process" not in line for line in lines)
     assert any(line.startswith("phase B") and "documents" in line for line in lines)
     found = outputs(out)
     assert any(name.startswith("documents/") for name in found) and any(n.startswith("tokens/") for n in found)
@@ -171,10 +172,23 @@ def test_killed_three_times_in_a_row_then_rerun(tmp_path, reference):
 def test_other_cuts_and_worker_counts_give_the_same_documents_and_shards(tmp_path, reference):
     reference_dir, found = reference
     out = tmp_path / "one-worker"
-    Job(out, ["--direct_num_workers=1"], settings=["read.split_min_bytes=65536"]).finish()
+    Job(out, ["--direct_num_workers=1"], settings=["read.split_min_bytes=65536", *SETTINGS[1:]]).finish()
     pieces = json.loads((out / "stats.json").read_text())["pieces"]
     assert pieces != json.loads((reference_dir / "stats.json").read_text())["pieces"]  # cut otherwise
     got = outputs(out, with_manifest=False)
     assert got == {name: data for name, data in found.items() if name != "manifest.json"}
+    manifest, expected = json.loads((out / "manifest.json").read_text()), json.loads(found["manifest.json"])
+    assert manifest["shards"] == expected["shards"] and manifest["funnel"] == expected["funnel"]
+
+
+def test_phase_a_inside_the_driver_gives_the_same_documents_and_shards(tmp_path, reference):
+    """Inputs this small are done inside the driver by default; the same pieces, the same bytes."""
+    reference_dir, found = reference
+    out = tmp_path / "in-driver"
+    lines = Job(out, settings=SETTINGS[:1]).finish()
+    assert any(line.startswith("phase A") and "in this process" in line for line in lines)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["pieces"] == json.loads((reference_dir / "stats.json").read_text())["pieces"]
+    assert outputs(out, with_manifest=False) == {name: data for name, data in found.items() if name != "manifest.json"}
     manifest, expected = json.loads((out / "manifest.json").read_text()), json.loads(found["manifest.json"])
     assert manifest["shards"] == expected["shards"] and manifest["funnel"] == expected["funnel"]
