@@ -1,6 +1,6 @@
 """ccforge and datatrove's FineWeb pipeline on the same pages and cores, side by side.
 
-  python benchmarks/datatrove_side_by_side.py [--workers N] [--copies 4] [--repeat N]
+  python benchmarks/datatrove_side_by_side.py [--workers N] [--copies 4] [--repeat N] [--every N]
                                               [--no-resiliparse] [--no-single-file]
 
 The fair comparison gives datatrove the cores the way its users do: a crawl is many
@@ -171,8 +171,11 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4, help="the larger input: this many copies of the bench WARC")
     parser.add_argument("--no-resiliparse", action="store_true", help="skip the ccforge runs with resiliparse")
     parser.add_argument("--no-single-file", action="store_true", help="skip the whole-WARC-as-one-file row")
+    parser.add_argument("--every", type=int, default=1,
+                        help="1x = every N-th page of the bench WARC only (a smaller run on a loaded machine)")
     args = parser.parse_args()
-    summary: dict = {"bench": "datatrove_side_by_side", "workers": args.workers, "copies": args.copies}
+    summary: dict = {"bench": "datatrove_side_by_side", "workers": args.workers, "copies": args.copies,
+                     "every": args.every}
     if not BENCH_WARC.exists():
         print(f"skip: {BENCH_WARC} is missing (../shared/data holds the benchmark pages)")
         print(json.dumps({**summary, "skipped": "no bench data"}))
@@ -186,8 +189,9 @@ def main() -> None:
     tokenizer_json = cl100k_tokenizer_json()
     summary["load_average_before"] = load_average()
     scales = {"1x": 1, f"{args.copies}x": args.copies}
-    inputs = {name: split_warc(BENCH_WARC, WORK / f"split-{name}", args.workers, copies)
+    inputs = {name: split_warc(BENCH_WARC, WORK / f"split-{name}", args.workers, copies, args.every)
               for name, copies in scales.items()}
+    single = BENCH_WARC if args.every == 1 else split_warc(BENCH_WARC, WORK / "single", 1, 1, args.every)[0]
     extractor = extractor_rate(inputs["1x"])
     summary["extractor_alone"] = extractor
     print(f"trafilatura alone, ccforge's settings, {extractor['pages']} pages in {args.workers} processes: "
@@ -197,7 +201,7 @@ def main() -> None:
     for name, files in inputs.items():
         rows[name] = fair_row(name, files, sides, args.workers, args.repeat, tokenizer_json)
     if not args.no_single_file:
-        rows["single file"] = fair_row("single file", [BENCH_WARC], sides[:2], args.workers, args.repeat,
+        rows["single file"] = fair_row("single file", [single], sides[:2], args.workers, args.repeat,
                                        tokenizer_json)
     print_table(rows, sides, args.workers, args.repeat)
     summary["rows"] = rows

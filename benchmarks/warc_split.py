@@ -1,6 +1,6 @@
 """Cut a WARC into N files at record boundaries, optionally K copies with new record ids.
 
-  python benchmarks/warc_split.py SOURCE.warc.gz OUT_DIR --parts N [--copies K]
+  python benchmarks/warc_split.py SOURCE.warc.gz OUT_DIR --parts N [--copies K] [--every N]
 
 What a crawl already is: many WARCs of whole records, each a mix of sites. Each record of
 a .warc.gz is its own gzip member; the captures (a response with the records before it,
@@ -64,17 +64,25 @@ def gzip_member(plain: bytes) -> bytes:
     return compressor.compress(plain) + compressor.flush()
 
 
-def split_warc(source: Path, out_dir: Path, parts: int, copies: int = 1) -> list[Path]:
+def split_warc(source: Path, out_dir: Path, parts: int, copies: int = 1, every: int = 1) -> list[Path]:
     """Writes `parts` files `part-XXXX.warc.gz` into `out_dir` (emptied of earlier parts):
-    `copies` copies of `source`'s records, cut at member boundaries into runs of about
-    equal size. Returns their paths."""
-    if parts < 1 or copies < 1:
-        raise ValueError("parts and copies must be at least 1")
+    `copies` copies of `source`'s records (of every `every`-th capture only), dealt out
+    capture by capture into files of about equal size. Returns their paths."""
+    if parts < 1 or copies < 1 or every < 1:
+        raise ValueError("parts, copies and every must be at least 1")
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("part-*.warc.gz"):
         old.unlink()
     data = source.read_bytes()
     originals = list(members(data))
+    if every > 1:
+        captures, capture = [], []
+        for member in originals:
+            capture.append(member)
+            if is_response(member[1]):
+                captures.append(capture)
+                capture = []
+        originals = [member for capture in captures[::every] for member in capture]
     chunks = [(raw, is_response(plain)) for raw, plain in originals]
     for copy in range(1, copies):
         chunks += [(gzip_member(renamed(plain, copy)), is_response(plain)) for _, plain in originals]
@@ -107,8 +115,9 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--parts", type=int, required=True)
     parser.add_argument("--copies", type=int, default=1)
+    parser.add_argument("--every", type=int, default=1, help="keep every N-th capture only")
     args = parser.parse_args()
-    for path in split_warc(args.source, args.out_dir, args.parts, args.copies):
+    for path in split_warc(args.source, args.out_dir, args.parts, args.copies, args.every):
         print(f"{path}  {path.stat().st_size:,} bytes")
 
 

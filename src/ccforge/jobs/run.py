@@ -338,12 +338,6 @@ def write_run_report(run_dir: str, stats: dict, manifest: dict | None) -> None:
             shutil.copyfileobj(src, dst)
 
 
-
-
-
-
-
-
 def check_remote_settings(files: list[tuple[str, str]], run_dir: str, config: RunConfig, beam_args: list[str]) -> None:
     """Stops a Dataflow job that would read or write this machine's files (its workers
     cannot), and warns about config files that only a custom worker container would have."""
