@@ -18,7 +18,8 @@ In the same run, the extractor's own rate: trafilatura with ccforge's settings
 (favor_precision, no fallbacks cut) on the same 1x pages, alone, in `--workers` processes
 at once (one per file), timing only the extract calls: pages / summed seconds = pages/s
 per core. The trafilatura path's share is its end-to-end rate per core at `--copies` x
-over that.
+over that, and the same in CPU time (pages per CPU second of the path's whole process
+tree over pages per CPU second of the extract calls), which a loaded machine blurs less.
 
 datatrove runs in its own venv (/tmp/ccforge-bench-datatrove, created here with
 `pip install datatrove[processing]` plus the extras its steps check for when missing; never a ccforge
@@ -206,12 +207,20 @@ def main() -> None:
     print_table(rows, sides, args.workers, args.repeat)
     summary["rows"] = rows
     larger = f"{args.copies}x"
-    path_rate = rows[larger]["ccforge_trafilatura"]["pages_per_s_per_core"]
+    path = rows[larger]["ccforge_trafilatura"]
+    path_rate = path["pages_per_s_per_core"]
     summary["trafilatura_path_share_of_extractor"] = round(path_rate / extractor["pages_per_s_per_core"], 3)
+    # The same in CPU time (pages per CPU second, the path's whole process tree against the
+    # extract calls alone): what a loaded machine's wall clock blurs.
+    path_cpu_rate = rows[larger]["pages"] / path["cpu_s"]
+    extractor_cpu_rate = extractor["pages"] / extractor["cpu_s"]
+    summary["trafilatura_path_share_of_extractor_cpu"] = round(path_cpu_rate / extractor_cpu_rate, 3)
     print(f"\ntrafilatura path at {larger}: {path_rate:.1f} pages/s/core = "
           f"{summary['trafilatura_path_share_of_extractor'] * 100:.0f}% of the extractor alone "
-          f"({extractor['pages_per_s_per_core']:.1f})")
-    summary["targets"] = check_targets(rows, summary["trafilatura_path_share_of_extractor"], args.copies)
+          f"({extractor['pages_per_s_per_core']:.1f}); in CPU time {path_cpu_rate:.1f} against "
+          f"{extractor_cpu_rate:.1f} pages per CPU second = {summary['trafilatura_path_share_of_extractor_cpu'] * 100:.0f}%")
+    summary["targets"] = check_targets(rows, summary["trafilatura_path_share_of_extractor"],
+                                       summary["trafilatura_path_share_of_extractor_cpu"], args.copies)
     summary["load_average_after"] = load_average()
     print(json.dumps(summary))
 
@@ -274,8 +283,9 @@ def print_table(rows: dict[str, dict], sides: list[str], workers: int, repeat: i
               "so it runs on one core (not a fair comparison; kept for reference)")
 
 
-def check_targets(rows: dict[str, dict], share: float, copies: int) -> dict:
-    """Issue 20's targets (at `copies` x in place of 4x), each with the figure and met or not."""
+def check_targets(rows: dict[str, dict], share: float, share_cpu: float, copies: int) -> dict:
+    """Issue 20's targets (at `copies` x in place of 4x), each with the figure and met or not
+    (the extractor share by wall clock and by CPU time)."""
     found = {}
     for (extractor, scale), least in TARGETS.items():
         scale = scale if scale == "1x" else f"{copies}x"
@@ -285,6 +295,8 @@ def check_targets(rows: dict[str, dict], share: float, copies: int) -> dict:
         found[f"{extractor}_{scale}"] = {"x_datatrove": cell["x_datatrove"], "target": least,
                                          "met": cell["x_datatrove"] >= least}
     found["extractor_share"] = {"share": share, "target": EXTRACTOR_SHARE_TARGET, "met": share >= EXTRACTOR_SHARE_TARGET}
+    found["extractor_share_cpu"] = {"share": share_cpu, "target": EXTRACTOR_SHARE_TARGET,
+                                    "met": share_cpu >= EXTRACTOR_SHARE_TARGET}
     print("targets: " + "; ".join(
         f"{name} {v.get('x_datatrove', v.get('share'))} (>= {v['target']}) {'met' if v['met'] else 'NOT met'}"
         for name, v in found.items()))
@@ -306,12 +318,14 @@ def extractor_rate(files: list[Path]) -> dict:
 
 def _extract_file(path: str) -> tuple[int, float, float]:
     """(pages, seconds, CPU seconds) extracting every page of one WARC (reading not timed)."""
+    import logging
     import time
 
     from ccforge.document import Document
     from ccforge.extract.extractor import ExtractConfig, extract_text
     from ccforge.read.reader import ReadConfig, WarcSplit, read_split
 
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # its per-page complaints (the pipeline's go to a log)
     config = ExtractConfig()
     pages = [item.html[: config.max_html_bytes] for item in read_split(WarcSplit(path, 0, None), ReadConfig())
              if isinstance(item, Document) and item.html]
