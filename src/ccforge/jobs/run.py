@@ -386,9 +386,12 @@ def _now() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ccforge.cli import main as cli_main
+    from ccforge.cli import main as cli_main, skip_final_collection
 
-    return cli_main(["run", *(argv if argv is not None else sys.argv[1:])])
+    code = cli_main(["run", *(argv if argv is not None else sys.argv[1:])])
+    if argv is None and code == 0:  # the process ends next
+        skip_final_collection()
+    return code
 
 
 if __name__ == "__main__":
