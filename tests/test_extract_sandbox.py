@@ -85,6 +85,21 @@ def test_close_ends_the_child():
     assert not child.is_alive()
 
 
+def test_close_ends_the_child_while_another_sandbox_lives():
+    """A later sandbox's child must not hold the first one's pipe open: the first child
+    reads EOF and exits by itself (exit code 0), rather than being killed (-9)."""
+    first, second = PageSandbox(fake_extract, timeout_s=5), PageSandbox(fake_extract, timeout_s=5)
+    try:
+        assert first.run("a") == "A" and second.run("b") == "B"
+        child = first._child
+        first.close()
+        assert child.exitcode == 0
+        assert second.run("c") == "C"
+    finally:
+        first.close()
+        second.close()
+
+
 @pytest.mark.parametrize("timeout_s", [0, 5])
 def test_extractor_stage_in_process_and_sandboxed(timeout_s):
     stage = Extractor(ExtractConfig(extractor="resiliparse", timeout_s=timeout_s))

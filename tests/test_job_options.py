@@ -1,4 +1,4 @@
-"""Where the job runs phase B: inside the driver for a small local run, on workers otherwise."""
+"""Where the job runs phases A and B: inside the driver for a small local run, on workers otherwise."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
 from ccforge.config import RunConfig
 from ccforge.jobs.options import new_pipeline, pipeline_options
-from ccforge.jobs.run import phase_b_options
+from ccforge.jobs.run import in_driver, phase_a_options, phase_b_options
 from ccforge.pipeline.phase_a import SumSummaries
 
 
@@ -44,6 +44,25 @@ def test_remote_runners_are_left_alone():
     options = phase_b_options(args, RunConfig(), 10)
     assert options.view_as(StandardOptions).runner == "DataflowRunner"
     assert options.get_all_options() == pipeline_options(args).get_all_options()
+
+
+def test_phase_a_on_a_few_small_local_files_runs_in_the_driver(tmp_path):
+    config = RunConfig()
+    small = tmp_path / "small.warc.gz"
+    small.write_bytes(b"x" * 1000)
+    assert mode_and_workers(phase_a_options([], config, [(str(small), "d")])) == ("in_memory", 1)
+    assert in_driver(phase_a_options([], config, [(str(small), "d")]))
+    big = tmp_path / "big.warc.gz"
+    big.write_bytes(b"x" * config.output.in_process_phase_a_bytes)
+    options = phase_a_options([], config, [(str(small), "d"), (str(big), "d")])
+    assert mode_and_workers(options)[0] == "multi_processing" and not in_driver(options)
+    # a URL's size is not known to the driver (it never opens the inputs): workers
+    remote = phase_a_options([], config, [(str(small), "d"), ("https://example.org/a.warc.gz", "d")])
+    assert mode_and_workers(remote)[0] == "multi_processing"
+    config.output.in_process_phase_a_bytes = 0  # never
+    assert mode_and_workers(phase_a_options([], config, [(str(small), "d")]))[0] == "multi_processing"
+    chosen = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    assert mode_and_workers(phase_a_options(chosen, RunConfig(), [(str(small), "d")])) == ("multi_processing", 2)
 
 
 def test_phase_a_summary_adds_up_the_pieces_whatever_the_grouping():

@@ -308,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "run":
-            return cmd_run(args, extra)
+            code = cmd_run(args, extra)
+            if argv is None:  # the console command, not a caller in Python
+                skip_final_collection()
+            return code
         handler = {
             "stages": cmd_stages,
             "inspect": cmd_inspect,
@@ -324,6 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         print(f"ccforge {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def skip_final_collection() -> None:
+    """Lets the process exit without the interpreter's last garbage collection over all a
+    run loaded (Beam, pandas, the models): 0.6 of the 3.3 s such a process took to import,
+    set up and exit. The objects alive now are moved out of the collector's sight; the
+    run's outputs are all closed by now. Only for a process about to end."""
+    import gc
+
+    gc.freeze()
 
 
 if __name__ == "__main__":

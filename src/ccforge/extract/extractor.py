@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import struct
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +25,11 @@ from ccforge.stage import Stage
 EXTRACTORS = ("trafilatura", "resiliparse")
 _OK, _ERROR = b"\x00", b"\x01"
 _CPU = struct.Struct("<d")  # each reply: status byte, the page's CPU seconds, then the text
+# The parent's ends of every live sandbox's pipe in this process. A child forked for one
+# sandbox inherits the others' ends and closes them first thing: holding one open, it
+# would keep that sandbox's child from reading EOF when its parent closes the pipe (its
+# close then waited out a 1 s join and killed it, per sandbox, at every worker's end).
+_PARENT_ENDS: weakref.WeakSet = weakref.WeakSet()
 
 
 @dataclass
@@ -126,6 +132,7 @@ class PageSandbox:
         child = context.Process(target=_serve, args=(child_end, parent_end, self.extract), daemon=True)
         child.start()
         child_end.close()
+        _PARENT_ENDS.add(parent_end)
         self._child, self._conn = child, parent_end
 
     def _kill(self) -> None:
@@ -140,6 +147,8 @@ class PageSandbox:
 def _serve(conn, parent_end, extract: Callable[[str], str]) -> None:
     """The child's loop: page in, text (or the error's name) out, until the pipe closes."""
     parent_end.close()  # the fork's copy; with it open, the parent's close would not end the loop
+    for other in list(_PARENT_ENDS):  # other sandboxes' ends, for the same reason
+        other.close()
     try:  # die before the worker if memory runs out
         with open("/proc/self/oom_score_adj", "w") as adj:
             adj.write("1000\n")

@@ -7,9 +7,13 @@ import contextlib
 import os
 import sys
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+# Before gRPC starts in this process too: a small run's phase A runs in the driver, whose
+# extractor sandbox forks (see new_pipeline).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+import apache_beam as beam  # noqa: E402
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions  # noqa: E402
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
 
 LOCAL_RUNNERS = (None, "DirectRunner", "FnApiRunner")
 

@@ -96,14 +96,15 @@ def run_phase_a(files: list[tuple[str, str]], config: RunConfig, run_dir: str, b
     summary_file = summary_path(chunks_dir)
     if FileSystems.exists(summary_file):
         FileSystems.delete([summary_file])
-    options = pipeline_options(beam_args)
+    options = phase_a_options(beam_args, config, files)
     local = is_local(options)
     progress_dir = tempfile.mkdtemp(prefix="ccforge-progress-") if local else None
     started = time.time()
     pipeline = new_pipeline(options)
     build_phase_a(
         pipeline, files, config, chunks_dir, fingerprint,
-        pieces=pieces_per_input(worker_count(options), len(files)),
+        # cut as for the workers, also in the driver: the pieces do not depend on where they ran
+        pieces=pieces_per_input(worker_count(pipeline_options(beam_args)), len(files)),
         rejects_dir=f"{run_dir}/rejects" if config.output.write_rejects else None,
         progress_dir=progress_dir,
     )
@@ -118,8 +119,14 @@ def run_phase_a(files: list[tuple[str, str]], config: RunConfig, run_dir: str, b
     counts = summary["counts"]
     earlier = f", {summary['pieces_done_before']} done earlier" if summary["pieces_done_before"] else ""
     say(f"phase A  {len(files)} input(s), {summary['pieces']} piece(s){earlier}: {counts.get('read:in', 0):,} records"
-        f" -> {counts.get('dedup_keys:kept', 0):,} documents ({duration(time.time() - started)})")
+        f" -> {counts.get('dedup_keys:kept', 0):,} documents ({duration(time.time() - started)}"
+        f"{', in this process: small input' if in_driver(options) else ''})")
     return summary
+
+
+def in_driver(options) -> bool:
+    """Whether a pipeline with these options runs inside the driver process."""
+    return is_local(options) and options.view_as(DirectOptions).direct_running_mode == "in_memory"
 
 
 def run_pipeline(pipeline, run_dir: str, options, label: str, progress_dir: str | None = None,
@@ -159,12 +166,25 @@ def document_file_count(text_chars: int, target_bytes: int) -> int:
     return max(1, -(-text_chars // max(1, target_bytes)))
 
 
+def phase_a_options(beam_args: list[str], config: RunConfig, files: list[tuple[str, str]]):
+    """Phase A's options: in the driver process when the inputs are a few local files
+    (under `output.in_process_phase_a_bytes` in all), unless the user chose a running
+    mode; otherwise on the local workers or the remote runner."""
+    small = all(is_local_path(path) and os.path.isfile(path) for path, _ in files) and (
+        sum(os.path.getsize(path) for path, _ in files) < config.output.in_process_phase_a_bytes)
+    return _in_driver_if(beam_args, small)
+
+
 def phase_b_options(beam_args: list[str], config: RunConfig, text_chars: int):
     """Phase B's options: in the driver process for a small local run, unless the user
-    chose a running mode; otherwise as phase A."""
+    chose a running mode; otherwise on the local workers or the remote runner."""
+    return _in_driver_if(beam_args, text_chars < config.output.in_process_phase_b_chars)
+
+
+def _in_driver_if(beam_args: list[str], small: bool):
     options = pipeline_options(beam_args)
     chosen = any(arg.startswith("--direct_running_mode") for arg in beam_args)
-    if is_local(options) and not chosen and text_chars < config.output.in_process_phase_b_chars:
+    if is_local(options) and not chosen and small:
         options = pipeline_options(beam_args, running_mode="in_memory")
         # One bundle thread: more only split the work between threads sharing one GIL.
         options.view_as(DirectOptions).direct_num_workers = 1
@@ -264,9 +284,8 @@ def run_job(inputs: list[str], run_dir: str, config: RunConfig, beam_args: list[
         "phase_a_s": round(phase_a_s, 3),
     }
     write_json(f"{run_dir}/stats.json", stats)
-    if shards:
-        write_run_manifest(run_dir, shards, config, funnel)
-    write_run_report(run_dir)
+    manifest = write_run_manifest(run_dir, shards, config, funnel) if shards else None
+    write_run_report(run_dir, stats, manifest)
     return stats
 
 
@@ -291,40 +310,32 @@ def cluster_rounds(counters: dict[str, int], config: RunConfig, local: bool) -> 
     }
 
 
-def write_run_manifest(run_dir: str, shards: list[dict], config: RunConfig, funnel: list[dict]) -> None:
-    """OUT/manifest.json from the tokenize room's pieces, through FileSystems, with no times in it."""
+def write_run_manifest(run_dir: str, shards: list[dict], config: RunConfig, funnel: list[dict]) -> dict:
+    """OUT/manifest.json from the tokenize room's pieces, through FileSystems, with no times
+    in it; returns what it wrote."""
     from ccforge.tokenize.manifest import MANIFEST_FILE, manifest_dict, tokenizer_info
 
     manifest = manifest_dict(shards, tokenizer_info(config.tokenize), config.to_dict(),
                              funnel_without_timing(funnel))
     write_json(f"{run_dir}/{MANIFEST_FILE}", manifest)
+    return manifest
 
 
-def write_run_report(run_dir: str) -> None:
-    """OUT/report.html. The report reads local files; for a gs:// or s3:// run it is drawn
-    from local copies of stats.json and manifest.json (without the per-document plots)
-    and uploaded."""
+def write_run_report(run_dir: str, stats: dict, manifest: dict | None) -> None:
+    """OUT/report.html, from the stats and manifest in memory (not read back). The
+    report reads the documents' local files; for a gs:// or s3:// run it is drawn in a
+    local folder (without the per-document plots) and uploaded."""
     from ccforge.pipeline.report import write_report
 
     if is_local_path(run_dir):
-        write_report(run_dir)
+        write_report(run_dir, stats, manifest)
         return
     with tempfile.TemporaryDirectory() as tmp:
         local = os.path.join(tmp, run_dir.rsplit("/", 1)[-1] or "run")
         os.makedirs(local)
-        for name in ("stats.json", "manifest.json"):
-            if FileSystems.exists(f"{run_dir}/{name}"):
-                with FileSystems.open(f"{run_dir}/{name}") as src, open(os.path.join(local, name), "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-        page = write_report(local)
+        page = write_report(local, stats, manifest)
         with open(page, "rb") as src, FileSystems.create(f"{run_dir}/report.html") as dst:
             shutil.copyfileobj(src, dst)
-
-
-
-
-
-
 
 
 def check_remote_settings(files: list[tuple[str, str]], run_dir: str, config: RunConfig, beam_args: list[str]) -> None:
@@ -375,9 +386,12 @@ def _now() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ccforge.cli import main as cli_main
+    from ccforge.cli import main as cli_main, skip_final_collection
 
-    return cli_main(["run", *(argv if argv is not None else sys.argv[1:])])
+    code = cli_main(["run", *(argv if argv is not None else sys.argv[1:])])
+    if argv is None and code == 0:  # the process ends next
+        skip_final_collection()
+    return code
 
 
 if __name__ == "__main__":

@@ -45,15 +45,22 @@ class ReportError(ValueError):
     """A run directory without stats.json; the message is one line."""
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Write OUT/report.html from the run's stats, documents and manifest; return its path."""
+_READ = object()
+
+
+def write_report(run_dir: str | Path, stats: dict | None = None, manifest=_READ) -> Path:
+    """Write OUT/report.html from the run's stats, documents and manifest; return its path.
+    `stats` and `manifest` (None: the run has none) are read from the run directory unless
+    given, as the job gives them from memory."""
     run_dir = Path(run_dir)
-    stats_path = run_dir / "stats.json"
-    if not stats_path.is_file():
-        raise ReportError(f"no stats.json in {run_dir}: the run has not finished a phase yet")
-    stats = json.loads(stats_path.read_text())
-    manifest_path = run_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
+    if stats is None:
+        stats_path = run_dir / "stats.json"
+        if not stats_path.is_file():
+            raise ReportError(f"no stats.json in {run_dir}: the run has not finished a phase yet")
+        stats = json.loads(stats_path.read_text())
+    if manifest is _READ:
+        manifest_path = run_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
     paths = document_files(run_dir)
     columns = read_document_columns(paths) if paths else None
     page = _page(run_dir, stats, manifest, columns)
