@@ -186,8 +186,9 @@ def test_a_run_flags_documents_in_its_documents_parquet(tmp_path):
     bench = write_jsonl(tmp_path / "blog.jsonl", [{"text": SAMPLE_PARAGRAPH.upper()}])
     config = load_config("fineweb-en", ["extract.timeout_s=30", "decontaminate.action=flag",
                                         f"decontaminate.benchmarks=[{{name: blog, path: {bench}}}]"])
-    stats = run_job([str(SAMPLE_DIR / "sample-0000.warc.gz")], str(tmp_path / "run"), config,
-                    ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    # the default engine: a WARC this small runs inside this process (the worker path:
+    # test_portable_stages.py and test_reliability_job.py)
+    stats = run_job([str(SAMPLE_DIR / "sample-0000.warc.gz")], str(tmp_path / "run"), config, [])
     row = next(row for row in stats["stages"] if row["name"] == "decontaminate")
     assert row["in"] == row["kept"] > 1 and row["counts"] == {"matched:blog": 1}
     documents = pd.read_parquet(tmp_path / "run" / "documents")

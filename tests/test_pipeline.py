@@ -1,4 +1,6 @@
-"""The whole job end to end on the bundled sample WARCs, on the multi_processing engine."""
+"""The whole job end to end on the bundled sample WARCs, as `ccforge run` runs them with no
+engine flags (inputs this small: both phases inside the driver; the worker processes' path,
+which gives the same bytes, is test_reliability_job.py's)."""
 
 import json
 
@@ -14,14 +16,13 @@ from conftest import SAMPLE_DIR
 pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
 
 FINEWEB_COLUMNS = ["text", "id", "dump", "url", "date", "file_path", "language", "language_score", "token_count"]
-BEAM_ARGS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     config = load_config("fineweb-en", ["extract.timeout_s=30", "output.write_rejects=true"])
-    stats = run_job([str(SAMPLE_DIR / "*.warc.gz")], str(out), config, BEAM_ARGS)
+    stats = run_job([str(SAMPLE_DIR / "*.warc.gz")], str(out), config, [])
     return out, stats
 
 

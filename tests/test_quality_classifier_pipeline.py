@@ -1,5 +1,7 @@
-"""Both classifier kinds inside `ccforge run` on the local runner's worker processes:
-the quality_score column, the funnel, the report and `inspect --show`."""
+"""Both classifier kinds inside `ccforge run` on the local runner (fastText on its worker
+processes, the transformer inside the driver as a small run goes; on a separate SDK
+harness: test_portable_stages.py): the quality_score column, the funnel, the report and
+`inspect --show`."""
 
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ from conftest import SAMPLE_DIR
 pytestmark = pytest.mark.whole_jobs  # scheduled first (conftest)
 
 
-def run_with(tmp_path, overrides, workers: int = 2):
+def run_with(tmp_path, overrides, workers: int | None = 2):
+    """A run on `workers` local worker processes, or (None) with no engine flags: inside
+    this process, as inputs this small run by default."""
     out = tmp_path / "run"
     # resiliparse: the classifier is under test, not the extractor (trafilatura costs ~10 s here)
     config = load_config("fineweb-en-hq", ["extract.extractor=resiliparse", *overrides])
-    beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    beam_args = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"] if workers else []
     stats = run_job([str(SAMPLE_DIR / "*.warc.gz")], str(out), config, beam_args)
     return out, stats
 
@@ -58,7 +62,7 @@ def test_transformer_classifier_in_a_run(tmp_path):
     model = build_tiny_transformer(tmp_path / "tiny", num_labels=2)
     out, stats = run_with(tmp_path, ["quality_classifier.kind=transformer", f"quality_classifier.model_path={model}",
                                      "quality_classifier.positive_label=high", "quality_classifier.threshold=0.0",
-                                     "quality_classifier.batch_size=8"], workers=1)  # one torch import
+                                     "quality_classifier.batch_size=8"], workers=None)  # workers: portable test
     row = stage_row(stats, "quality_classifier")
     assert row["in"] == row["kept"] > 0  # threshold 0 keeps every probability
     frame = pd.read_parquet(out / "documents")
