@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-run
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-slow bench clean
 
 install: $(STAMP)
 
@@ -26,9 +26,16 @@ demo: $(STAMP)
 	@echo "         $(DEMO_OUT)/stats.json $(DEMO_OUT)/report.html $(DEMO_OUT)/model (checkpoint, metrics.jsonl, loss.png)"
 
 # One pytest worker per core, whole test modules at a time (their module fixtures run once),
-# in collection order: conftest puts the modules that run whole jobs first.
+# in collection order: conftest puts the modules that run whole jobs first. `make test` leaves
+# out the tests marked slow (a whole job each, over 10 s here); `make test-slow` runs them,
+# and CI runs both.
+PYTEST := $(BIN)/python -m pytest tests -n auto --dist loadfile --no-loadscope-reorder
+
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -n auto --dist loadfile --no-loadscope-reorder
+	$(PYTEST) -m "not slow"
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
 
 bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do \

@@ -165,6 +165,7 @@ def test_no_two_kept_documents_share_a_bucket(tmp_path):
     assert all(v["drop"] == "near_duplicate" for k, v in verdicts.items() if k not in kept)
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_results_are_identical_across_runs_and_runner_modes(tmp_path):
     docs = near_duplicate_heavy_corpus(seed=11)[:60] + corpus()[:20]
     first = run_dedup(tmp_path / "a", docs)
@@ -181,6 +182,7 @@ def band_index_rows(index_dir: Path) -> list[tuple[int, int]]:
     return sorted(row for f in files for row in zip(*pq.read_table(f).to_pydict().values()))
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_verdicts_joined_by_id_keep_what_the_side_input_keeps(tmp_path):
     """The remote runners' way (join on the id, clusters by rounds of shuffles) and the
     local one (side input, union-find): same documents, cluster sizes, counts and band

@@ -121,6 +121,7 @@ def test_inspect_validate_fails_a_run_whose_documents_repeat_an_id(runs, tmp_pat
     assert json.dumps(table.column("id")[0].as_py())[1:-1] in capsys.readouterr().out
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_the_portable_runner_writes_the_same_bytes_in_two_jobs(runs, job_service):
     """The remote path (verdicts joined by id, clusters by rounds of shuffles, outputs by
     shuffles) over the repeated inputs gives what the local run gave over the plain ones."""
@@ -141,6 +142,7 @@ def test_the_portable_runner_writes_the_same_bytes_in_two_jobs(runs, job_service
         name: (row["in"], row["kept"], row["dropped"]) for name, row in local.items()}
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_many_small_warcs_are_two_pipelines(tmp_path, monkeypatch):
     """Forty WARCs (one Common Crawl sample cut at record boundaries) are one phase-A
     pipeline and one phase-B pipeline, and give the documents the whole file gives."""

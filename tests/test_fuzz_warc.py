@@ -402,6 +402,7 @@ def test_extract_keeps_or_drops_every_mutated_page(extractor):
 # ---- a whole job over mutated files --------------------------------------------------------
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_job_over_mutated_files_counts_every_record(tmp_path):
     from ccforge.jobs.run import run_job
     from ccforge.pipeline.stats import check_funnel

@@ -103,6 +103,7 @@ def test_key_ranges_follow_the_text_volume():
     assert range_bits(10**15) == spill.MAX_RANGE_BITS
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_remote_runner_path_writes_what_the_local_one_writes(tmp_path, monkeypatch):
     """On a remote runner phase B shuffles instead of spilling and joins the dedup verdicts
     by id instead of a side input: run over the same chunks, it writes the same bytes."""

@@ -39,6 +39,7 @@ def test_fasttext_classifier_and_flagged_decontamination_on_the_portable_runner(
     assert documents[documents["contamination"].notna()]["contamination"].map(list).tolist() == [["blog"]]
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_transformer_classifier_on_the_portable_runner(tmp_path, job_service):
     model = build_tiny_transformer(tmp_path / "tiny", num_labels=1)  # a regression head
     documents, funnel = portable_run(tmp_path, job_service, [

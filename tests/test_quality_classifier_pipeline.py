@@ -36,6 +36,7 @@ def stage_row(stats, name):
     return next(row for row in stats["stages"] if row["name"] == name)
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_fasttext_classifier_in_a_run(tmp_path):
     model = train_fasttext_model(tmp_path / "quality.bin")
     # the toy model calls most real pages boilerplate: a low threshold keeps some, drops some

@@ -35,6 +35,7 @@ def test_manifest_and_parquet_hold_no_times(reference):
             assert meta.created_by.startswith("parquet-cpp-arrow")
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_other_cuts_and_worker_counts_give_the_same_documents_and_shards(tmp_path, reference):
     reference_dir, found = reference
     out = tmp_path / "one-worker"
@@ -47,6 +48,7 @@ def test_other_cuts_and_worker_counts_give_the_same_documents_and_shards(tmp_pat
     assert manifest["shards"] == expected["shards"] and manifest["funnel"] == expected["funnel"]
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_phase_a_inside_the_driver_gives_the_same_documents_and_shards(tmp_path, reference):
     """Inputs this small are done inside the driver by default; the same pieces, the same bytes."""
     reference_dir, found = reference

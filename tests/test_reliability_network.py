@@ -61,6 +61,7 @@ def server():
     srv.close()
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_faulty_http_inputs_read_every_record_exactly_once(tmp_path, server):
     local = run([str(p) for p in WARCS], tmp_path / "local")
     server.faults = [

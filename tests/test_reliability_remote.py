@@ -141,6 +141,7 @@ def bucket(tmp_path):
     ObjectStore.root = None
 
 
+@pytest.mark.slow  # make test-slow (CI runs it too)
 def test_object_store_run_dir_and_inputs(bucket, capsys):
     config = load_config(None, ["extract.extractor=resiliparse"])
     run_dir = f"{SCHEME}://run"
