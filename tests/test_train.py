@@ -16,7 +16,8 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from ccforge.config import ConfigError  # noqa: E402
 from ccforge.train.data import DataError  # noqa: E402
-from ccforge.train.sampler import generate, load_model, sample  # noqa: E402
+from ccforge.train import threads  # noqa: E402
+from ccforge.train.sampler import generate, load_model, pick_token, sample  # noqa: E402
 from ccforge.train.trainer import train  # noqa: E402
 
 # a small model and short windows so every test trains in a second or two
@@ -221,6 +222,51 @@ def test_greedy_is_the_same_with_and_without_kv_cache(trained):
     uncached = generate(model, prompt, 80, temperature=0, vocab_len=len(vocab), num_samples=2, use_cache=False)
     assert len(cached[0]) == 80
     assert cached == uncached
+
+
+def test_top_k_draws_are_the_same_with_and_without_kv_cache(trained):
+    model, vocab = load_model(trained)
+    prompt = [vocab.eot] + vocab.encode("The quick")
+    runs = [
+        generate(model, prompt, 80, temperature=0.8, top_k=20, vocab_len=len(vocab), num_samples=2,
+                 generator=torch.Generator().manual_seed(5), use_cache=use_cache)
+        for use_cache in (True, False)
+    ]
+    assert len(runs[0][0]) == 80 and runs[0][0] != runs[0][1]  # really drawn: two samples differ
+    assert runs[0] == runs[1]
+
+
+def test_top_k_draws_as_over_the_whole_masked_vocabulary():
+    # the sampler draws among the k best columns only; the same uniform numbers over the whole
+    # vocabulary with every other column masked to -inf must choose the same tokens
+    logits = torch.randn(4, 3000, generator=torch.Generator().manual_seed(0)) * 3
+    for seed in range(50):
+        chosen = pick_token(logits, 0.7, 40, None, torch.Generator().manual_seed(seed))
+        scaled = logits / 0.7
+        kth = torch.topk(scaled, 40, dim=-1).values[:, -1:]
+        cdf = scaled.masked_fill(scaled < kth, float("-inf"))
+        cdf = (cdf - cdf.max(dim=-1, keepdim=True).values).exp_().cumsum_(dim=-1)
+        u = torch.rand(4, 1, generator=torch.Generator().manual_seed(seed)) * cdf[:, -1:]
+        assert torch.equal(chosen, torch.searchsorted(cdf, u, right=True).squeeze(-1))
+        assert bool((scaled.gather(1, chosen[:, None]) >= kth).all())
+
+
+def test_threads_are_the_free_cores(monkeypatch):
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    for load, free in ((0.1, 4), (1.2, 3), (2.6, 1), (9.0, 1)):
+        monkeypatch.setattr(threads.os, "getloadavg", lambda load=load: (load, load, load))
+        assert threads.free_cores() == free
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        assert threads.set_cpu_threads() == 3 and torch.get_num_threads() == 3
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        assert threads.set_cpu_threads() == 1 and torch.get_num_threads() == 1  # load 9 on 4 cores
+        assert threads.set_cpu_threads(2) == 2 and torch.get_num_threads() == 2
+        with pytest.raises(ValueError, match="--threads must be at least 1"):
+            threads.set_cpu_threads(0)
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_top_k_one_and_tiny_top_p_are_greedy(trained):
