@@ -32,11 +32,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import tiktoken
-import torch
 
-from ccforge.train.sampler import generate, load_model
-from ccforge.train.threads import set_cpu_threads
-from ccforge.train.trainer import train
+from ccforge.train.threads import plan_threads, set_cpu_threads
 
 GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bench" / "bench-gold.jsonl.gz"
 MAX_VOCAB = 47_701  # compacted ids: a 6.9M-parameter model
@@ -92,6 +89,10 @@ def write_run(run: Path, docs: list[tuple[str, list[int]]], rows_per_shard: int 
 
 def sampling_speed(model, vocab, tokens: int, use_cache: bool, num_samples: int = 1) -> tuple[float, float]:
     """Tokens/s of wall-clock and of this process's CPU time, generating exactly `tokens` per sample."""
+    import torch
+
+    from ccforge.train.sampler import generate
+
     prompt, vocab_len = [vocab.eot], len(vocab)  # every sample starts after an end-of-text
     generate(model, prompt, 16, use_cache=use_cache, num_samples=num_samples, vocab_len=vocab_len, **SAMPLING)
     started, cpu = time.perf_counter(), time.process_time()
@@ -106,13 +107,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--sample-tokens", type=int, default=500, help="per sample (nanoGPT's default: 500)")
     parser.add_argument("--all-docs", action="store_true", help="every gold text, not just nanoGPT's vocabulary size")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: as ccforge train/sample choose)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: as ccforge train / sample choose them)")
     args = parser.parse_args()
     if not GOLD.is_file():
         print(f"skipping: {GOLD} is absent (the shared benchmark data)", file=sys.stderr)
         print(json.dumps({"benchmark": "train", "skipped": f"{GOLD} absent"}))
         return
-    threads = set_cpu_threads(args.threads)
+    # as `ccforge train` and `ccforge sample` choose, before torch loads (training may set OpenMP's wait policy)
+    train_threads, sample_threads = plan_threads("train", args.threads), plan_threads("sample", args.threads)
+    import torch
+
+    from ccforge.train.sampler import load_model
+    from ccforge.train.trainer import train
+
     with gzip.open(GOLD, "rt") as handle:
         texts = [(row["url"], row["gold"]) for row in map(json.loads, handle) if row.get("gold")]
 
@@ -123,12 +130,15 @@ def main() -> None:
         run, out = Path(tmp) / "run", Path(tmp) / "out"
         totals = write_run(run, docs)
         overrides = CONFIG + [f"eval_interval={args.steps}", "progress=false"]
+        set_cpu_threads(train_threads)
         started, cpu = time.perf_counter(), time.process_time()
         ckpt = train(str(run), preset="tiny", steps=args.steps, out_dir=str(out), overrides=overrides, device="cpu")
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-        steady = [r["tokens_per_s"] for r in rows if r["step"] > 10]  # after the first interval's warm-up
+        # after the first interval's warm-up, when there is more than one
+        steady = [r["tokens_per_s"] for r in rows if r["step"] > 10] or [r["tokens_per_s"] for r in rows]
         train_tps = statistics.median(steady)
+        set_cpu_threads(sample_threads)
         model, vocab = load_model(ckpt)
         n = args.sample_tokens
         cached, cached_cpu = sampling_speed(model, vocab, n, use_cache=True)
@@ -140,7 +150,8 @@ def main() -> None:
         "benchmark": "train",
         "config": "nanoGPT README CPU: n_layer 4, n_head 4, n_embd 128, block 64, batch 12, fp32",
         "sampling": {**SAMPLING, "tokens_per_sample": n},
-        "torch": torch.__version__, "threads": threads,
+        "torch": torch.__version__,
+        "threads": {"train": train_threads, "sample": sample_threads},
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "library default"),
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),

@@ -147,12 +147,14 @@ def test_train_and_sample_commands(run_dir, tmp_path, capsys):
 
     out = tmp_path / "out"
     settings = [arg for setting in SMALL + ["eval_interval=3"] for arg in ("--set", setting)]
-    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", *settings]) == 0
+    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", "--threads", "1",
+                 *settings]) == 0
     assert f"checkpoint: {out / 'ckpt.pt'}" in capsys.readouterr().out
     assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
     prompt_file = tmp_path / "prompt.txt"
     prompt_file.write_text("The quick")
-    argv = ["sample", str(out), "--max-new-tokens", "12", "--temperature", "0", "--num-samples", "2", "--device", "cpu"]
+    argv = ["sample", str(out), "--max-new-tokens", "12", "--temperature", "0", "--num-samples", "2", "--device", "cpu",
+            "--threads", "1"]
     assert main(argv + ["--prompt-file", str(prompt_file)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("--- sample") == 2
@@ -160,11 +162,13 @@ def test_train_and_sample_commands(run_dir, tmp_path, capsys):
     assert first.removeprefix("--- sample 1\n") == second  # greedy: the same text twice
     assert second.startswith("The quick") and len(second) > len("The quick\n")
     # a second train into the same --out without --resume, and a sample without a checkpoint: one line each
-    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu"]) == 2
-    assert main(["sample", str(tmp_path), "--device", "cpu"]) == 2
+    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", "--threads", "1"]) == 2
+    assert main(["sample", str(tmp_path), "--device", "cpu", "--threads", "1"]) == 2
+    assert main(["sample", str(out), "--device", "cpu", "--threads", "0"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors[0].startswith("ccforge train: error:") and "--resume" in errors[0]
-    assert errors[1].startswith("ccforge sample: error: no checkpoint") and len(errors) == 2
+    assert errors[1].startswith("ccforge sample: error: no checkpoint")
+    assert errors[2] == "ccforge sample: error: --threads must be at least 1, got 0" and len(errors) == 3
 
 
 def test_resume_continues_exactly_as_uninterrupted(run_dir, tmp_path):
@@ -251,22 +255,26 @@ def test_top_k_draws_as_over_the_whole_masked_vocabulary():
         assert bool((scaled.gather(1, chosen[:, None]) >= kth).all())
 
 
-def test_threads_are_the_free_cores(monkeypatch):
+def test_threads_follow_the_work_and_the_free_cores(monkeypatch):
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     for load, free in ((0.1, 4), (1.2, 3), (2.6, 1), (9.0, 1)):
         monkeypatch.setattr(threads.os, "getloadavg", lambda load=load: (load, load, load))
         assert threads.free_cores() == free
-    before = torch.get_num_threads()
-    try:
-        monkeypatch.setenv("OMP_NUM_THREADS", "3")
-        assert threads.set_cpu_threads() == 3 and torch.get_num_threads() == 3
-        monkeypatch.delenv("OMP_NUM_THREADS")
-        assert threads.set_cpu_threads() == 1 and torch.get_num_threads() == 1  # load 9 on 4 cores
-        assert threads.set_cpu_threads(2) == 2 and torch.get_num_threads() == 2
-        with pytest.raises(ValueError, match="--threads must be at least 1"):
-            threads.set_cpu_threads(0)
-    finally:
-        torch.set_num_threads(before)
+        assert threads.plan_threads("sample") == free
+    # training on a busy machine: every core, waiting threads sleeping -- but only while torch
+    # is not loaded yet, as OpenMP reads the policy once; here it is loaded, so the free cores
+    assert threads.plan_threads("train") == 1 and "OMP_WAIT_POLICY" not in threads.os.environ
+    monkeypatch.delitem(threads.sys.modules, "torch")
+    assert threads.plan_threads("train") == 4 and threads.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert threads.plan_threads("train") == 4 and "OMP_WAIT_POLICY" not in threads.os.environ  # idle: untouched
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.plan_threads("sample") == 3 and threads.plan_threads("train", 2) == 2
+    with pytest.raises(ValueError, match="--threads must be at least 1"):
+        threads.plan_threads("sample", 0)
 
 
 def test_top_k_one_and_tiny_top_p_are_greedy(trained):

@@ -231,10 +231,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from ccforge.train.threads import set_cpu_threads
+    from ccforge.train.threads import plan_threads, set_cpu_threads
+
+    threads = plan_threads("train", args.threads)  # before torch loads: it may set OpenMP's wait policy
     from ccforge.train.trainer import train
 
-    set_cpu_threads(args.threads)
+    set_cpu_threads(threads)
     checkpoint = train(args.run, preset=args.preset, steps=args.steps, out_dir=args.out,
                        overrides=args.overrides, resume=args.resume, device=args.device, compile=args.compile)
     print(f"checkpoint: {checkpoint}")
@@ -244,10 +246,12 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     from pathlib import Path
 
-    from ccforge.train.sampler import sample
-    from ccforge.train.threads import set_cpu_threads
+    from ccforge.train.threads import plan_threads, set_cpu_threads
 
-    set_cpu_threads(args.threads)
+    threads = plan_threads("sample", args.threads)
+    from ccforge.train.sampler import sample
+
+    set_cpu_threads(threads)
     prompt = Path(args.prompt_file).read_text() if args.prompt_file else args.prompt
     texts = sample(args.ckpt, prompt=prompt, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_samples=args.num_samples,

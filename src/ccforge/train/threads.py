@@ -1,17 +1,26 @@
-"""How many CPU threads `ccforge train` and `ccforge sample` give torch: the cores that are free.
+"""CPU threads for `ccforge train` and `ccforge sample`, chosen by the work and by how busy the machine is.
 
 Every parallel op of torch's OpenMP pool ends in a barrier that waits for all its threads.
 When another process holds a core, the thread that shares it runs only when the scheduler
-lets it, and each barrier waits for that: sampling a tiny model on 2 threads of a 2-core
-machine with two other busy processes made 8 tokens/s where one thread made 32-52
-(README, "Training on the shards"). So the pool is sized to the cores this process may run
-on minus the load already on them (the 1-minute load average), at least one; on an idle
-machine that is every core, and OpenMP's own wait policy (short spinning) is left alone.
+lets it; with OpenMP's default wait policy the waiting threads spin meanwhile and take CPU
+from it. Measured on 2 shared cores (README, "Training on the shards"): on a busy machine 2
+spinning threads trained at 280-349 tokens/s where 1 thread made 800-880 and 2 threads
+with OMP_WAIT_POLICY=PASSIVE (waiting threads sleep) 1,382; sampling one prompt, whose ops
+are tiny, gained nothing from a second thread. On an idle machine spinning pays (issue 21:
+one sample 2.5x faster than with PASSIVE). Hence:
+
+- sample: the free cores (usable cores minus the 1-minute load average, rounded, at least 1),
+  wait policy left to the library;
+- train: every usable core; on a busy machine with PASSIVE, which must be set before torch
+  is imported (so `plan_threads` runs first in the command), on an idle one left alone.
+
+`--threads N` or OMP_NUM_THREADS overrides the count, and then nothing else is changed.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 
 def usable_cores() -> int:
@@ -32,14 +41,30 @@ def free_cores() -> int:
     return max(1, min(cores, int(cores - load + 0.5)))
 
 
-def set_cpu_threads(threads: int | None = None) -> int:
-    """Give torch `threads` CPU threads (None: OMP_NUM_THREADS when set, else the free cores); the number set."""
+def plan_threads(work: str, threads: int | None = None) -> int:
+    """The thread count for `work` ("train" or "sample"); sets OMP_WAIT_POLICY where training on a busy machine.
+
+    Call before torch is imported for the wait policy to take effect; then `set_cpu_threads`.
+    """
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {threads}")
+        return threads
+    from_env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if from_env.isdigit() and int(from_env) > 0:
+        return int(from_env)
+    free, cores = free_cores(), usable_cores()
+    if work == "sample" or free == cores:
+        return free
+    if "torch" in sys.modules and "OMP_WAIT_POLICY" not in os.environ:
+        return free  # too late to make waiting threads sleep: stay off the busy cores instead
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return cores
+
+
+def set_cpu_threads(threads: int) -> int:
+    """Give torch `threads` CPU threads; returns it."""
     import torch
 
-    if threads is None:
-        from_env = os.environ.get("OMP_NUM_THREADS", "").strip()
-        threads = int(from_env) if from_env.isdigit() and int(from_env) > 0 else free_cores()
-    if threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {threads}")
     torch.set_num_threads(threads)
     return threads
