@@ -265,10 +265,13 @@ def test_threads_follow_the_work_and_the_free_cores(monkeypatch):
         assert threads.plan_threads("sample") == free
     # training on a busy machine: every core, waiting threads sleeping -- but only while torch
     # is not loaded yet, as OpenMP reads the policy once; here it is loaded, so the free cores
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.6, 2.6, 2.6))
     assert threads.plan_threads("train") == 1 and "OMP_WAIT_POLICY" not in threads.os.environ
     monkeypatch.delitem(threads.sys.modules, "torch")
     assert threads.plan_threads("train") == 4 and threads.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
     monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (5.0, 5.0, 5.0))  # over one per core: one thread
+    assert threads.plan_threads("train") == 1 and "OMP_WAIT_POLICY" not in threads.os.environ
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     assert threads.plan_threads("train") == 4 and "OMP_WAIT_POLICY" not in threads.os.environ  # idle: untouched
     monkeypatch.setenv("OMP_NUM_THREADS", "3")

@@ -118,8 +118,8 @@ def pick_token(
     candidates = None
     if top_k is not None and 0 < top_k < logits.size(-1):
         # keep only the k best columns, in vocabulary order: the draw below is then the same as over
-        # the whole vocabulary with the rest masked to -inf (they add exact zeros to the CDF), in
-        # one pass over the vocabulary instead of five (top-k 200 of 47,601: 0.5 ms a step, was 1.3)
+        # the whole vocabulary with the rest masked to -inf (they add exact zeros to the CDF), and
+        # what follows works on k columns (top-k 200 of 47,601: 0.5 ms of CPU a step, was 1.3)
         values, candidates = torch.topk(logits, top_k, dim=-1, sorted=False)
         candidates, order = candidates.sort(dim=-1)
         logits = values.gather(-1, order)
