@@ -16,7 +16,8 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from ccforge.config import ConfigError  # noqa: E402
 from ccforge.train.data import DataError  # noqa: E402
-from ccforge.train.sampler import generate, load_model, sample  # noqa: E402
+from ccforge.train import threads  # noqa: E402
+from ccforge.train.sampler import generate, load_model, pick_token, sample  # noqa: E402
 from ccforge.train.trainer import train  # noqa: E402
 
 # a small model and short windows so every test trains in a second or two
@@ -146,12 +147,14 @@ def test_train_and_sample_commands(run_dir, tmp_path, capsys):
 
     out = tmp_path / "out"
     settings = [arg for setting in SMALL + ["eval_interval=3"] for arg in ("--set", setting)]
-    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", *settings]) == 0
+    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", "--threads", "1",
+                 *settings]) == 0
     assert f"checkpoint: {out / 'ckpt.pt'}" in capsys.readouterr().out
     assert [r["step"] for r in read_metrics(out)] == [1, 2, 3]
     prompt_file = tmp_path / "prompt.txt"
     prompt_file.write_text("The quick")
-    argv = ["sample", str(out), "--max-new-tokens", "12", "--temperature", "0", "--num-samples", "2", "--device", "cpu"]
+    argv = ["sample", str(out), "--max-new-tokens", "12", "--temperature", "0", "--num-samples", "2", "--device", "cpu",
+            "--threads", "1"]
     assert main(argv + ["--prompt-file", str(prompt_file)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("--- sample") == 2
@@ -159,11 +162,13 @@ def test_train_and_sample_commands(run_dir, tmp_path, capsys):
     assert first.removeprefix("--- sample 1\n") == second  # greedy: the same text twice
     assert second.startswith("The quick") and len(second) > len("The quick\n")
     # a second train into the same --out without --resume, and a sample without a checkpoint: one line each
-    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu"]) == 2
-    assert main(["sample", str(tmp_path), "--device", "cpu"]) == 2
+    assert main(["train", str(run_dir), "--steps", "3", "--out", str(out), "--device", "cpu", "--threads", "1"]) == 2
+    assert main(["sample", str(tmp_path), "--device", "cpu", "--threads", "1"]) == 2
+    assert main(["sample", str(out), "--device", "cpu", "--threads", "0"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors[0].startswith("ccforge train: error:") and "--resume" in errors[0]
-    assert errors[1].startswith("ccforge sample: error: no checkpoint") and len(errors) == 2
+    assert errors[1].startswith("ccforge sample: error: no checkpoint")
+    assert errors[2] == "ccforge sample: error: --threads must be at least 1, got 0" and len(errors) == 3
 
 
 def test_resume_continues_exactly_as_uninterrupted(run_dir, tmp_path):
@@ -221,6 +226,58 @@ def test_greedy_is_the_same_with_and_without_kv_cache(trained):
     uncached = generate(model, prompt, 80, temperature=0, vocab_len=len(vocab), num_samples=2, use_cache=False)
     assert len(cached[0]) == 80
     assert cached == uncached
+
+
+def test_top_k_draws_are_the_same_with_and_without_kv_cache(trained):
+    model, vocab = load_model(trained)
+    prompt = [vocab.eot] + vocab.encode("The quick")
+    runs = [
+        generate(model, prompt, 80, temperature=0.8, top_k=20, vocab_len=len(vocab), num_samples=2,
+                 generator=torch.Generator().manual_seed(5), use_cache=use_cache)
+        for use_cache in (True, False)
+    ]
+    assert len(runs[0][0]) == 80 and runs[0][0] != runs[0][1]  # really drawn: two samples differ
+    assert runs[0] == runs[1]
+
+
+def test_top_k_draws_as_over_the_whole_masked_vocabulary():
+    # the sampler draws among the k best columns only; the same uniform numbers over the whole
+    # vocabulary with every other column masked to -inf must choose the same tokens
+    logits = torch.randn(4, 3000, generator=torch.Generator().manual_seed(0)) * 3
+    for seed in range(50):
+        chosen = pick_token(logits, 0.7, 40, None, torch.Generator().manual_seed(seed))
+        scaled = logits / 0.7
+        kth = torch.topk(scaled, 40, dim=-1).values[:, -1:]
+        cdf = scaled.masked_fill(scaled < kth, float("-inf"))
+        cdf = (cdf - cdf.max(dim=-1, keepdim=True).values).exp_().cumsum_(dim=-1)
+        u = torch.rand(4, 1, generator=torch.Generator().manual_seed(seed)) * cdf[:, -1:]
+        assert torch.equal(chosen, torch.searchsorted(cdf, u, right=True).squeeze(-1))
+        assert bool((scaled.gather(1, chosen[:, None]) >= kth).all())
+
+
+def test_threads_follow_the_work_and_the_free_cores(monkeypatch):
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    for load, free in ((0.1, 4), (1.2, 3), (2.6, 1), (9.0, 1)):
+        monkeypatch.setattr(threads.os, "getloadavg", lambda load=load: (load, load, load))
+        assert threads.free_cores() == free
+        assert threads.plan_threads("sample") == free
+    # training on a busy machine: every core, waiting threads sleeping -- but only while torch
+    # is not loaded yet, as OpenMP reads the policy once; here it is loaded, so the free cores
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.6, 2.6, 2.6))
+    assert threads.plan_threads("train") == 1 and "OMP_WAIT_POLICY" not in threads.os.environ
+    monkeypatch.delitem(threads.sys.modules, "torch")
+    assert threads.plan_threads("train") == 4 and threads.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (5.0, 5.0, 5.0))  # over one per core: one thread
+    assert threads.plan_threads("train") == 1 and "OMP_WAIT_POLICY" not in threads.os.environ
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert threads.plan_threads("train") == 4 and "OMP_WAIT_POLICY" not in threads.os.environ  # idle: untouched
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.plan_threads("sample") == 3 and threads.plan_threads("train", 2) == 2
+    with pytest.raises(ValueError, match="--threads must be at least 1"):
+        threads.plan_threads("sample", 0)
 
 
 def test_top_k_one_and_tiny_top_p_are_greedy(trained):

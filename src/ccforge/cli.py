@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-
-# PyTorch's OpenMP threads spin while they wait; on a busy machine that made sampling
-# 5x slower. It only takes effect before torch is imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ccforge.config import ConfigError
 
 RUN_EPILOG = """Unrecognised --options are passed to Beam (e.g. --runner DataflowRunner --project P
 --region R --temp_location gs://B/tmp). Without --runner the job runs on this machine's cores."""
+THREADS_HELP = "CPU threads for torch (default: OMP_NUM_THREADS, else the cores not busy now)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when present)")
     train.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    train.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
 
     sample = sub.add_parser("sample", help="generate text from a checkpoint")
     sample.add_argument("ckpt", metavar="CKPT", help="a training --out directory or a checkpoint file in it")
@@ -71,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=1337)
     sample.add_argument("--num-samples", type=int, default=1)
     sample.add_argument("--device", default=None)
+    sample.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
 
     blocklist = sub.add_parser("blocklist", help="manage URL blocklists")
     blocklist_sub = blocklist.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -233,8 +231,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from ccforge.train.threads import plan_threads, set_cpu_threads
+
+    threads = plan_threads("train", args.threads)  # before torch loads: it may set OpenMP's wait policy
     from ccforge.train.trainer import train
 
+    set_cpu_threads(threads)
     checkpoint = train(args.run, preset=args.preset, steps=args.steps, out_dir=args.out,
                        overrides=args.overrides, resume=args.resume, device=args.device, compile=args.compile)
     print(f"checkpoint: {checkpoint}")
@@ -244,8 +246,12 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     from pathlib import Path
 
+    from ccforge.train.threads import plan_threads, set_cpu_threads
+
+    threads = plan_threads("sample", args.threads)
     from ccforge.train.sampler import sample
 
+    set_cpu_threads(threads)
     prompt = Path(args.prompt_file).read_text() if args.prompt_file else args.prompt
     texts = sample(args.ckpt, prompt=prompt, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_samples=args.num_samples,

@@ -103,18 +103,19 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x, cos, sin, cache: KVCache | None = None, layer: int = 0):
         B, T, C = x.size()
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        hs = C // self.n_head
+        qkv = self.c_attn(x).view(B, T, 3 * self.n_head, hs)
+        # queries and keys rotated in one pass (one set of small ops per step instead of two)
+        qk = apply_rope(qkv[:, :, : 2 * self.n_head], cos.unsqueeze(1), sin.unsqueeze(1)).transpose(1, 2)
+        q, k = qk[:, : self.n_head], qk[:, self.n_head :]  # (B, nh, T, hs)
+        v = qkv[:, :, 2 * self.n_head :].transpose(1, 2)
         mask, causal = None, True
         if cache is not None:
             start = cache.length
-            cache.keys[layer, :, :, start : start + T] = k
-            cache.values[layer, :, :, start : start + T] = v
-            k = cache.keys[layer, :, :, : start + T]
-            v = cache.values[layer, :, :, : start + T]
+            keys, values = cache.keys[layer], cache.values[layer]
+            keys[:, :, start : start + T] = k  # written in place into the preallocated window
+            values[:, :, start : start + T] = v
+            k, v = keys[:, :, : start + T], values[:, :, : start + T]
             if start > 0:  # new queries see every cached position and the new ones up to themselves
                 causal = False
                 if T > 1:
@@ -122,8 +123,8 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=causal, dropout_p=self.dropout if self.training else 0.0
         )
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
+        y = self.c_proj(y.transpose(1, 2).reshape(B, T, C))
+        return self.resid_dropout(y) if self.dropout else y
 
 
 class MLP(nn.Module):
@@ -134,7 +135,8 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
-        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+        y = self.c_proj(F.gelu(self.c_fc(x)))
+        return self.dropout(y) if self.dropout.p else y
 
 
 class Block(nn.Module):
@@ -199,7 +201,9 @@ class GPT(nn.Module):
         if start + T > self.config.block_size:
             raise ValueError(f"sequence of {start + T} tokens exceeds block_size {self.config.block_size}")
         cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]
-        x = self.drop(self.wte(idx))
+        x = self.wte(idx)
+        if self.drop.p:
+            x = self.drop(x)
         for layer, block in enumerate(self.blocks):
             x = block(x, cos, sin, cache, layer)
         x = self.ln_f(x)
