@@ -2,10 +2,16 @@
 result computed once for all pytest-xdist workers, and the order that lets `make test`'s
 two workers finish together."""
 
+import os
 from pathlib import Path
 
-import pytest
-from filelock import FileLock
+# As in `ccforge run`'s driver (ccforge.jobs.options), before any test imports gRPC: runs
+# inside this process fork extractor children, and with gRPC's fork support on, a child
+# forked beside its threads now and then aborts (it is replaced, but the log fills up).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -23,7 +29,6 @@ def computed_once(tmp_path_factory, name: str, compute) -> Path:
     """A directory that `compute(path)` fills once per test session, whichever pytest-xdist
     worker asks first (the others wait on a file lock, then reuse it). A directory left by
     a compute that failed (no `.done` beside it) is computed again from scratch."""
-    import os
     import shutil
 
     base = tmp_path_factory.getbasetemp()
