@@ -4,10 +4,15 @@ block 64, batch 12, no dropout, 200 iterations), on token shards made from the b
 Prints only what this run measures: training tokens/s with the final train and validation loss
 (so that speed bought with learning shows), and sampling tokens/s for one sample and for
 nanoGPT sample.py's default job (10 samples of 500 tokens, temperature 0.8, top-k 200), with
-the KV cache and without it. nanoGPT's own figures are not in here: the README quotes them
-with their source. Ends with one JSON line.
+the KV cache and without it. No figure of nanoGPT's is typed in: with --nanogpt DIR (a nanoGPT
+checkout, or any directory whose model.py holds its GPT and GPTConfig) the run also times nanoGPT's
+`GPT.generate` as its sample.py calls it (one prompt, 500 tokens, temperature 0.8, top-k 200, fp32),
+alternated with ccforge's one-prompt sampling, on the same configuration: once with this run's
+vocabulary and once with the 65 characters of nanoGPT's README CPU model (shakespeare_char), both
+with random weights (speed does not depend on them), and prints the ratios. Ends with one JSON line.
 
     python benchmarks/bench_train.py [--steps 200] [--sample-tokens 500] [--threads N] [--all-docs]
+                                     [--nanogpt DIR]
 
 Threads: by default what `ccforge train` / `ccforge sample` choose (the cores not busy now,
 ccforge.train.threads). The corpus is the gold texts in file order while the compacted
@@ -102,13 +107,60 @@ def sampling_speed(model, vocab, tokens: int, use_cache: bool, num_samples: int 
     return total / (time.perf_counter() - started), total / (time.process_time() - cpu)
 
 
+def load_nanogpt(directory: Path):
+    """nanoGPT's model module from a checkout (imported by path: its name `model` is too common for sys.path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nanogpt_model", directory / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def one_prompt_side_by_side(nanogpt, vocab_sizes: dict[str, int], tokens: int, rounds: int = 3) -> dict:
+    """One-prompt tokens/s of nanoGPT's generate and ccforge's, alternated `rounds` times per vocabulary, medians."""
+    import torch
+
+    from ccforge.train.model import GPT, GPTConfig
+    from ccforge.train.sampler import generate
+
+    shape = {"block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.0, "bias": False}
+    results = {}
+    for label, vocab_size in vocab_sizes.items():
+        torch.manual_seed(1337)
+        theirs = nanogpt.GPT(nanogpt.GPTConfig(vocab_size=vocab_size, **shape)).eval()
+        ours = GPT(GPTConfig(vocab_size=vocab_size, **shape)).eval()
+        start = torch.zeros(1, 1, dtype=torch.long)
+
+        def nanogpt_rate(n: int) -> float:
+            began = time.perf_counter()
+            theirs.generate(start, n, temperature=SAMPLING["temperature"], top_k=SAMPLING["top_k"])
+            return n / (time.perf_counter() - began)
+
+        def ccforge_rate(n: int) -> float:
+            began = time.perf_counter()
+            generate(ours, [0], n, vocab_len=vocab_size, **SAMPLING)
+            return n / (time.perf_counter() - began)
+
+        nanogpt_rate(16), ccforge_rate(16)  # warm-up
+        pairs = [(nanogpt_rate(tokens), ccforge_rate(tokens)) for _ in range(rounds)]
+        nano, cc = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+        results[label] = {"vocab": vocab_size, "nanogpt_tokens_per_s": round(nano),
+                          "ccforge_kv_cache_tokens_per_s": round(cc), "ratio": round(cc / nano, 2)}
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--sample-tokens", type=int, default=500, help="per sample (nanoGPT's default: 500)")
     parser.add_argument("--all-docs", action="store_true", help="every gold text, not just nanoGPT's vocabulary size")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: as ccforge train / sample choose them)")
+    parser.add_argument("--nanogpt", type=Path, default=None,
+                        help="a nanoGPT checkout: time its one-prompt sampling beside ccforge's in this run")
     args = parser.parse_args()
+    if args.nanogpt and not (args.nanogpt / "model.py").is_file():
+        parser.error(f"--nanogpt {args.nanogpt}: no model.py there; pass a nanoGPT checkout")
     if not GOLD.is_file():
         print(f"skipping: {GOLD} is absent (the shared benchmark data)", file=sys.stderr)
         print(json.dumps({"benchmark": "train", "skipped": f"{GOLD} absent"}))
@@ -145,6 +197,10 @@ def main() -> None:
         uncached, uncached_cpu = sampling_speed(model, vocab, n, use_cache=False)
         # nanoGPT's sample.py default job, 10 samples of 500 tokens: here one batch of 10
         batched, batched_cpu = sampling_speed(model, vocab, n, use_cache=True, num_samples=10)
+        side_by_side = None
+        if args.nanogpt:
+            sizes = {"this_vocab": model.config.vocab_size, "shakespeare_char_vocab": 65}
+            side_by_side = one_prompt_side_by_side(load_nanogpt(args.nanogpt), sizes, n)
 
     result = {
         "benchmark": "train",
@@ -167,6 +223,8 @@ def main() -> None:
         "sample_cpu_tokens_per_s": {"1_sample_kv_cache": round(cached_cpu), "1_sample_no_cache": round(uncached_cpu),
                                     "10_samples_kv_cache": round(batched_cpu)},
     }
+    if side_by_side:
+        result["one_prompt_vs_nanogpt_same_run"] = {"nanogpt": str(args.nanogpt), **side_by_side}
     print(json.dumps(result))
 
 

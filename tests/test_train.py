@@ -240,6 +240,20 @@ def test_top_k_draws_are_the_same_with_and_without_kv_cache(trained):
     assert runs[0] == runs[1]
 
 
+def test_decoding_output_layer_gives_the_models_logits(trained):
+    # the sampler scores the last position with a transposed copy of the output layer (faster
+    # to stream); it must give the logits the model's own forward gives, padding rows cut off
+    model, vocab = load_model(trained)
+    idx = torch.tensor([[vocab.eot] + vocab.encode("The green parser reads")])
+    with torch.inference_mode():
+        logits, _ = model(idx)
+        columns = model.output_columns(len(vocab))
+        decoded = model.hidden_states(idx)[:, -1] @ columns
+    assert columns.shape == (model.config.n_embd, len(vocab)) and columns.is_contiguous()
+    assert len(vocab) < model.config.vocab_size  # the test covers the cut
+    torch.testing.assert_close(decoded, logits[:, -1, : len(vocab)], rtol=1e-5, atol=1e-6)
+
+
 def test_top_k_draws_as_over_the_whole_masked_vocabulary():
     # the sampler draws among the k best columns only; the same uniform numbers over the whole
     # vocabulary with every other column masked to -inf must choose the same tokens

@@ -80,6 +80,7 @@ def generate(
     length = len(prompt_ids)
     window_start = max(0, length - block)  # the context the model sees is tokens[window_start:length]
     cache = model.new_cache(num_samples) if use_cache else None
+    output = model.output_columns(vocab_len)  # padding rows of the vocabulary are never chosen
     fed = window_start  # tokens already in the cache end here
     finished = torch.zeros(num_samples, dtype=torch.bool, device=device)
     for _ in range(max_new_tokens):
@@ -88,11 +89,11 @@ def generate(
             if cache is not None:
                 cache.reset()
         if cache is not None:
-            logits, _ = model(tokens[:, fed:length], cache=cache)
+            hidden = model.hidden_states(tokens[:, fed:length], cache=cache)
             fed = length
         else:
-            logits, _ = model(tokens[:, window_start:length])
-        logits = logits[:, -1, :vocab_len].float()  # padding rows of the vocabulary are never chosen
+            hidden = model.hidden_states(tokens[:, window_start:length])
+        logits = (hidden[:, -1] @ output).float()
         next_token = pick_token(logits, temperature, top_k, top_p, generator)
         if stop_token is not None:
             next_token = torch.where(finished, stop_token, next_token)
