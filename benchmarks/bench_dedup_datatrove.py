@@ -10,7 +10,8 @@ datatrove index i and ccforge id "i" zero-padded, so ids sort as indexes do.
 datatrove (its own venv, benchmarks/datatrove_venv.py) runs MinhashDedupSignature,
 MinhashDedupBuckets (one task per bucket), MinhashDedupCluster (save_cluster_id) and
 MinhashDedupFilter with its defaults, FineWeb's: word 5-grams of simplify_text and its
-English word tokenizer, xxhash64 mod 2^61-1, 14 buckets of 8 hashes, seed 1.
+English word tokenizer, xxhash64 mod 2^61-1, 14 buckets of 8 hashes, seed 1; ccforge runs
+with the same 14 bands of 8 here (its default is 16 of 7).
 
 The two hash families differ (ccforge: xxh32 of the 5-grams of its own word split, then
 datasketch's permutations; datatrove: xxhash64 of its tokenizer's 5-grams, mod 2^61-1),
@@ -58,6 +59,14 @@ DT_CHECK = ("from datatrove.pipeline.dedup.minhash import MinhashDedupSignature;
             "load_word_tokenizer('en').word_tokenize('a b')")
 
 # Runs in datatrove's venv: argv = texts.jsonl, work dir, result.json.
+
+def _fineweb_config():
+    """ccforge's MinHash settings at FineWeb's 14 bands of 8 (ccforge's default is 16 of 7), as datatrove runs."""
+    from ccforge.dedup.config import MinhashDedupConfig
+
+    return MinhashDedupConfig(num_bands=14, rows_per_band=8)
+
+
 DATATROVE_RUNNER = r"""
 import json, struct, sys, time
 from pathlib import Path
@@ -153,7 +162,7 @@ def find_duplicates(rows: list[dict], cc_rounds: int | None) -> dict[str, dict]:
     import apache_beam as beam
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    from ccforge.dedup.config import ExactDedupConfig, MinhashDedupConfig
+    from ccforge.dedup.config import ExactDedupConfig
     from ccforge.pipeline.dedup_steps import FindDuplicates
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,7 +170,7 @@ def find_duplicates(rows: list[dict], cc_rounds: int | None) -> dict[str, dict]:
             (
                 pipeline
                 | beam.Create(rows)
-                | FindDuplicates(ExactDedupConfig(enabled=False), MinhashDedupConfig(), cc_rounds=cc_rounds)
+                | FindDuplicates(ExactDedupConfig(enabled=False), _fineweb_config(), cc_rounds=cc_rounds)
                 | beam.Map(json.dumps)
                 | beam.io.WriteToText(f"{tmp}/verdicts")
             )
@@ -266,7 +275,6 @@ def main() -> None:
         print(f"skip: datatrove is not usable ({problem})")
         print(json.dumps({**summary, "skipped": problem}))
         return
-    from ccforge.dedup.config import MinhashDedupConfig
     from ccforge.dedup.minhash import MinHasher
     from ccforge.dedup.normalize import normalize_text
 
@@ -282,11 +290,11 @@ def main() -> None:
           + ", ".join(f"{k} {v:.1f} s" for k, v in dt["seconds"].items()) + f"; load {load_average()})")
 
     same = key_rows(texts, {i: [band_hash(v) for v in bands] for i, bands in dt["bands"].items()})
-    hasher = MinHasher(MinhashDedupConfig())
+    hasher = MinHasher(_fineweb_config())
     own = key_rows(texts, {i: hasher.bands(normalize_text(t)) for i, t in enumerate(texts)})
     summary.update({"docs": n, "originals": args.originals, "unrelated": args.unrelated,
                     "datatrove_s": round(dt_wall, 1), "datatrove_step_s": {k: round(v, 1) for k, v in dt["seconds"].items()}})
-    rounds = MinhashDedupConfig().rounds_for(n)
+    rounds = _fineweb_config().rounds_for(n)
     for label, rows in (("A  datatrove's signatures through ccforge", same), ("B  ccforge's own signatures", own)):
         start = time.perf_counter()
         local = find_duplicates(rows, None)

@@ -29,7 +29,7 @@ group's pages that reached dedup are read from the run's phase-A chunks):
 
 Diagnosis from the same run's keys: the edit rates as seen after extraction (word 5-gram
 Jaccard of each copy's extracted text with its original's), the share of copies sharing a
-band bucket with their original beside what the LSH curve 1-(1-s^8)^14 promises at their
+band bucket with their original beside what the LSH curve 1-(1-s^r)^b promises at their
 Jaccard, and for every group whose 0-2% pages did not end as one document the pairs of
 its pages, their Jaccard and whether they share a band bucket. Ends with one JSON line.
 """
@@ -256,7 +256,7 @@ def summarize(outcome: dict, groups: list, distinct: list) -> dict:
     }
 
 
-def diagnose(rows: list[dict], made: dict, complete: list, failures: list, wrong: list) -> dict:
+def diagnose(rows: list[dict], made: dict, complete: list, failures: list, wrong: list, lsh) -> dict:
     """Edit rates after extraction, and the pairs behind every group that did not collapse."""
     by_url = {r["url"]: r for r in rows}
     shingles = {url: shingle_set(r["text"]) for url, r in by_url.items()}
@@ -277,10 +277,11 @@ def diagnose(rows: list[dict], made: dict, complete: list, failures: list, wrong
             continue
         shared = sum(any(x == y for x, y in zip(by_url[c]["minhash_bands"], by_url[o]["minhash_bands"]))
                      for c, o in pairs)
-        promised = sum(curve(jaccard(shingles[c], shingles[o])) for c, o in pairs)
+        promised = sum(curve(jaccard(shingles[c], shingles[o]), lsh.rows_per_band, lsh.num_bands) for c, o in pairs)
         detection[variant] = {"pairs": len(pairs), "share_bucket": round(shared / len(pairs), 4),
                               "curve": round(promised / len(pairs), 4)}
-    print("copies sharing a band bucket with their original (the curve 1-(1-s^8)^14 at their Jaccard in brackets): "
+    print(f"copies sharing a band bucket with their original (the curve 1-(1-s^{lsh.rows_per_band})^{lsh.num_bands} "
+          "at their Jaccard in brackets): "
           + ", ".join(f"{v} {d['share_bucket']:.1%} ({d['curve']:.1%})" for v, d in detection.items()))
     lines = []
     apart5 = [article for article, low_one in failures if low_one]
@@ -288,8 +289,8 @@ def diagnose(rows: list[dict], made: dict, complete: list, failures: list, wrong
                 if variant_url(a, "edit5") in shingles and a in shingles)
     if j5:
         print(f"{len(apart5)} group(s) ended as one document plus their 5% copy apart; that copy's Jaccard with "
-              f"its original: median {j5[len(j5) // 2]:.2f}, highest {j5[-1]:.2f} (14 bands of 8 rows: "
-              f"detection 50% at about 0.72)")
+              f"its original: median {j5[len(j5) // 2]:.2f}, highest {j5[-1]:.2f} ({lsh.num_bands} bands of "
+              f"{lsh.rows_per_band} rows: detection 50% at about {(1 / lsh.num_bands) ** (1 / lsh.rows_per_band):.2f})")
     for article, low_one in failures:
         if low_one:
             continue
@@ -313,7 +314,16 @@ def diagnose(rows: list[dict], made: dict, complete: list, failures: list, wrong
     return {"extracted_jaccard_median": medians, "extracted_jaccard_min": lows, "detection_vs_original": detection}
 
 
-def curve(s: float, rows: int = 8, bands: int = 14) -> float:
+def lsh_settings(settings: list[str]):
+    """The run's MinHash settings: ccforge's defaults with this command's `--set minhash_dedup.*` applied."""
+    from ccforge.dedup.config import MinhashDedupConfig
+
+    given = dict(setting.split("=", 1) for setting in settings if setting.startswith("minhash_dedup."))
+    return MinhashDedupConfig(**{key.split(".", 1)[1]: int(value) for key, value in given.items()
+                                 if key.split(".", 1)[1] in ("num_bands", "rows_per_band")})
+
+
+def curve(s: float, rows: int, bands: int) -> float:
     """The chance that two texts of Jaccard s share at least one band bucket."""
     return 1.0 - (1.0 - s**rows) ** bands
 
@@ -391,7 +401,8 @@ def main() -> None:
         missing = len(groups) - result["groups_complete"]
         if missing:
             print(f"({missing} group(s) left out: a page gave no text at extraction)")
-        diagnosis = diagnose(rows, made, result.pop("complete"), result.pop("failures"), result.pop("wrong"))
+        diagnosis = diagnose(rows, made, result.pop("complete"), result.pop("failures"), result.pop("wrong"),
+                             lsh_settings(args.set))
         edges = star_edges(rows)
         stages = {row["name"]: row for row in stats["stages"]}
         summary.update({

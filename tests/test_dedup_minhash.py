@@ -71,7 +71,7 @@ def test_signature_of_many_shingles_spans_blocks_and_equals_datasketch():
 def test_band_hashes_are_one_signed_int64_per_band_and_configurable():
     text = normalize_text(random_text(random.Random(5), 200))
     bands = MinHasher(MinhashDedupConfig()).bands(text)
-    assert len(bands) == 14 and all(-(2**63) <= b < 2**63 for b in bands)
+    assert len(bands) == 16 and all(-(2**63) <= b < 2**63 for b in bands)
     assert bands == MinHasher(MinhashDedupConfig()).bands(text)
     assert len(MinHasher(MinhashDedupConfig(num_bands=20, rows_per_band=5)).bands(text)) == 20
     assert MinHasher(MinhashDedupConfig(seed=2)).bands(text) != bands
@@ -103,7 +103,7 @@ def test_dedup_keys_sets_metadata_and_never_drops():
     doc = stage.process(Document(id="a", url="u", text="Hello, world! " * 20, language="en"))
     assert isinstance(doc, Document)
     assert doc.metadata["exact_hash"] == text_hash(normalize_text("Hello, world! " * 20))
-    assert len(doc.metadata["minhash_bands"]) == 14
+    assert len(doc.metadata["minhash_bands"]) == 16
     same = stage.process(Document(id="b", url="v", text="HELLO world " * 20))
     assert same.metadata["exact_hash"] == doc.metadata["exact_hash"]
     assert same.metadata["minhash_bands"] == doc.metadata["minhash_bands"]

@@ -1,4 +1,4 @@
-"""Dedup settings; the defaults are FineWeb's (word 5-grams, 112 hashes as 14 bands of 8)."""
+"""Dedup settings: FineWeb's word 5-grams and 112 hashes, cut into 16 bands of 7 rather than its 14 of 8."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ class ExactDedupConfig:
 class MinhashDedupConfig:
     enabled: bool = True
     n_grams: int = 5  # words per shingle
-    num_bands: int = 14
-    rows_per_band: int = 8  # hashes per band; num_bands * rows_per_band hashes in all
+    # 112 hashes as FineWeb's, as 16 bands of 7 (50% detection at Jaccard ~0.67) where FineWeb
+    # has 14 of 8 (~0.72): a copy with 2% of its words replaced (Jaccard ~0.84) is then found
+    # 99% of the time, not 95% (README, "The cluster rule"); 14 and 8 reproduce FineWeb exactly.
+    num_bands: int = 16
+    rows_per_band: int = 7  # hashes per band; num_bands * rows_per_band hashes in all
     seed: int = 1  # datasketch's default seed; it picks the hash permutations
     # datasketch's permutation schemes: "affine32" (its default since 2.0: fmix32, a*h+b mod 2^32)
     # or "legacy" ((a*h+b) mod (2^61-1) & 0xffffffff, as before 2.0 and in datatrove).
