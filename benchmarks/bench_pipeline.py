@@ -143,9 +143,12 @@ def fixed_cost(repeat: int) -> dict:
 
 
 def run_ccforge(warc: Path | str, out: Path, workers: int | None, settings: list[str],
-                beam_args: list[str] | None = None, cli_args: list[str] | None = None) -> dict:
+                beam_args: list[str] | None = None, cli_args: list[str] | None = None,
+                sample_memory: bool = True) -> dict:
     """One `ccforge run` (`warc` a path or a glob; `workers` None: no engine flag): wall and
-    CPU time of its process tree, peak memory, stats and manifest."""
+    CPU time of its process tree, peak memory (unless `sample_memory` is false: the sampler
+    reads /proc every 0.2 s, CPU a timed comparison should not charge to one side), stats
+    and manifest."""
     shutil.rmtree(out, ignore_errors=True)
     command = [*CCFORGE, "run", "--input", str(warc), "--output", str(out), *(cli_args or [])]
     for setting in settings:
@@ -155,7 +158,8 @@ def run_ccforge(warc: Path | str, out: Path, workers: int | None, settings: list
     out.mkdir(parents=True)
     with open(out / "bench-stderr.log", "w") as err:
         wall, cpu, code, sampler = timed_run(command, 3600, stdout=subprocess.DEVNULL, stderr=err, sample=True,
-                                             env=ENV)
+                                             env=ENV) if sample_memory else (
+            *timed_run(command, 3600, stdout=subprocess.DEVNULL, stderr=err, env=ENV), None)
     if code != 0:
         raise SystemExit(f"ccforge run failed (exit {code}): {' '.join(command)}; see {out / 'bench-stderr.log'}")
     stats = json.loads((out / "stats.json").read_text())
@@ -165,9 +169,9 @@ def run_ccforge(warc: Path | str, out: Path, workers: int | None, settings: list
     return {
         "wall_s": wall,
         "cpu_s": cpu,
-        "max_process_rss_mb": sampler.max_process_rss / 2**20,
-        "peak_pss_mb": sampler.peak_pss / 2**20,
-        "peak_rss_mb": sampler.peak_rss / 2**20,
+        "max_process_rss_mb": sampler.max_process_rss / 2**20 if sampler else None,
+        "peak_pss_mb": sampler.peak_pss / 2**20 if sampler else None,
+        "peak_rss_mb": sampler.peak_rss / 2**20 if sampler else None,
         "stats": stats,
         "pages": stages.get("read", {}).get("kept", 0),
         "kept": stats["stages"][-1]["kept"] if stats["stages"] else 0,

@@ -235,7 +235,8 @@ def fair_row(name: str, files: list[Path], sides: list[str], workers: int, repea
             if side == "datatrove":
                 result = run_datatrove(workers, tokenizer_json, files)
             else:
-                result = run_ccforge(glob, WORK / side, workers, [f"extract.extractor={side.split('_', 1)[1]}"])
+                result = run_ccforge(glob, WORK / side, workers, [f"extract.extractor={side.split('_', 1)[1]}"],
+                                     sample_memory=False)  # datatrove's side is not sampled either
             result["load_average"] = load_average()
             runs[side].append(result)
             print(f"  {name:<12} {side:<22} wall {result['wall_s']:7.1f} s   cpu {result['cpu_s']:7.1f} s   "
