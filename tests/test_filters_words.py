@@ -49,8 +49,8 @@ def test_text_stats_are_shared_per_text_and_language():
 
 def test_word_then_mark_shortcut_matches_the_full_rules():
     # `_split_spaced` cuts 'word,' and 'word.' without the affix machinery; it must give
-    # what spaCy's full rules (`_split_chunk_cached`) give, special cases included.
-    from ccforge.filters.words import SPECIAL_CASES, _split_chunk_cached
+    # what spaCy's full rules (`_split_chunk_by_rules`) give, special cases included.
+    from ccforge.filters.words import SPECIAL_CASES, _split_chunk_by_rules
 
     special_words = [w for w in SPECIAL_CASES if w.isalpha()][:300]
     words = special_words + ["word", "A", "I", "US", "Mr", "Dr", "etc", "café", "naïve", "straße", "Ωmega",
@@ -59,6 +59,46 @@ def test_word_then_mark_shortcut_matches_the_full_rules():
     for word in words:
         for mark in ',:;!?)".':
             chunk = word + mark
-            assert split_words(chunk) == list(_split_chunk_cached(chunk)), chunk
+            assert split_words(chunk) == list(_split_chunk_by_rules(chunk)), chunk
             checked += 1
     assert checked > 300
+
+
+def test_ascii_rules_split_ascii_chunks_as_the_full_rules_do():
+    # `_ASCII_RULES` cut spaCy's character classes down to their ASCII members; on ASCII
+    # text every rule must find what the full patterns find.
+    import random
+
+    from ccforge.filters.words import _ASCII_RULES, _RULES, _find_prefix, _find_suffix
+
+    parts = ["word", "A", "Mr", "e.g", "12", "3.5", "km", "kg", "'s", "n't", "$", "US$", "%", ".", "..", ",", ":",
+             ";", "!", "?", "-", "--", "~", "/", "+", "*", "^", "=", "<", ">", "(", ")", "[", "]", '"', "'", "`",
+             "#", "&", "_", "@", "http://", "www", "com", "x", "Z", "0"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        chunk = "".join(rng.choice(parts) for _ in range(rng.randint(1, 5)))
+        assert _find_prefix(chunk, _ASCII_RULES) == _find_prefix(chunk, _RULES), chunk
+        assert _find_suffix(chunk, _ASCII_RULES) == _find_suffix(chunk, _RULES), chunk
+        assert [m.span() for m in _ASCII_RULES.infix_finditer(chunk)] == [m.span() for m in _RULES.infix_finditer(chunk)]
+        assert bool(_ASCII_RULES.url_match(chunk)) == bool(_RULES.url_match(chunk)), chunk
+
+
+def test_infix_rules_never_start_at_a_letter_or_digit():
+    # `_split_chunk` keeps a letters-and-digits remainder whole without running the infix
+    # rules: no infix match may start at such a character, in any script.
+    from ccforge.filters.words import _RULES
+
+    for code in range(0x30, 0x10000):  # the Basic Multilingual Plane
+        char = chr(code)
+        if char.isalnum():
+            for left, right in (("a", "a"), ("0", "0"), ("a", "A"), ("0", "a")):
+                assert not any(m.start() == 1 for m in _RULES.infix_finditer(left + char + right)), hex(code)
+
+
+def test_urls_need_a_dot():
+    # `_split_chunk` tries the URL rule only on remainders with a '.' in them.
+    from ccforge.filters.words import _RULES
+
+    for chunk in ("localhost", "http://localhost:8080/x", "user@host", "10:30", "abc://def", "a/b/c", "x@y:80"):
+        assert not _RULES.url_match(chunk), chunk
+    assert _RULES.url_match("example.com") and _RULES.url_match("https://a.org/c")

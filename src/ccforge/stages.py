@@ -31,7 +31,7 @@ STAGE_DESCRIPTIONS: dict[str, str] = {
     "quality_classifier": "model quality score (fastText or transformer) into quality_score; keep above a threshold",
     "decontaminate": "drop (or flag) texts sharing a 13-word / 50-character n-gram with named benchmarks",
     "exact_dedup": "one document per normalised-text hash; newest capture per URL",
-    "minhash_dedup": "MinHash-LSH near-duplicate removal (5-grams, 14 bands x 8 hashes)",
+    "minhash_dedup": "MinHash-LSH near-duplicate removal (5-grams, 16 bands x 7 hashes)",
     "pii": "replace e-mails, public IPs, phones, cards, IBANs, national IDs and secrets",
     "tokenize": "tiktoken encoding into train/val token shards with a manifest",
 }

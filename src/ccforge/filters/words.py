@@ -17,20 +17,60 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ccforge.chinese_script import to_simplified
 from ccforge.filters.spacy_rules import INFIX_PATTERN, PREFIX_PATTERN, SPECIAL_CASES, SUFFIX_PATTERN, URL_PATTERN
 
-# Every prefix alternative is anchored with '^', so `match` finds what spaCy's `search` does
-# without scanning the whole chunk.
-_prefix_match = re.compile(PREFIX_PATTERN).match
-_suffix_search = re.compile(SUFFIX_PATTERN).search
+
+def _for_ascii(pattern: str) -> str:
+    """`pattern` with each character class cut down to its ASCII members: the same matches
+    on ASCII text, and a few characters for `re` to test at each position instead of
+    hundreds of Unicode ranges (spaCy's letter classes), several times faster."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if pattern[i] != "[":
+            out.append(pattern[i])
+            i += 1
+            continue
+        end = i + 1 + (pattern[i + 1] == "^")
+        end += pattern[end] == "]"  # a ']' first is a member
+        while pattern[end] != "]":
+            end += 2 if pattern[end] == "\\" else 1
+        members = re.compile(pattern[i : end + 1]).fullmatch
+        ascii_members = "".join(re.escape(chr(c)) for c in range(128) if members(chr(c)))
+        out.append(f"[{ascii_members}]" if ascii_members else "[^\\x00-\\x7f]")  # empty: no ASCII char
+        i = end + 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """spaCy's affix, infix and URL patterns, compiled for one kind of text."""
+
+    # Every prefix alternative is anchored with '^', so `match` finds what spaCy's `search`
+    # does without scanning the whole chunk.
+    prefix_match: Callable
+    suffix_search: Callable
+    infix_finditer: Callable
+    url_match: Callable
+
+    @classmethod
+    def compile(cls, convert: Callable[[str], str] = str) -> _Rules:
+        return cls(re.compile(convert(PREFIX_PATTERN)).match, re.compile(convert(SUFFIX_PATTERN)).search,
+                   re.compile(convert(INFIX_PATTERN)).finditer, re.compile(convert(URL_PATTERN)).match)
+
+
+_RULES = _Rules.compile()
+_ASCII_RULES = _Rules.compile(_for_ascii)  # for chunks of ASCII characters only (most, in English)
 # No suffix alternative is longer than this (units such as 'km/h', 'US$'), except runs
 # of dots: `_find_suffix` starts its search this far from the end.
 _LONGEST_SUFFIX = 8
-_infix_finditer = re.compile(INFIX_PATTERN).finditer
-_url_match = re.compile(URL_PATTERN).match
 
 # Languages cut by a dictionary segmenter, and those split into script runs.
 JIEBA_LANGUAGES = frozenset({"zh", "yue", "wuu", "gan", "lzh", "cmn"})
@@ -116,6 +156,7 @@ def _split_spaced(text: str) -> list[str]:
     """spaCy's tokenizer algorithm on whitespace-separated chunks (spacy/tokenizer.pyx)."""
     out: list[str] = []
     append, extend, special = out.append, out.extend, SPECIAL_CASES.get
+    remembered = _CHUNK_PIECES.get
     for chunk in text.split():
         if chunk.isalpha():  # the common case: no affix or infix rule can apply
             pieces = special(chunk)
@@ -129,8 +170,35 @@ def _split_spaced(text: str) -> list[str]:
             append(chunk[:-1])
             append(chunk[-1])
         else:
-            extend(_split_chunk_cached(chunk))
+            pieces = remembered(chunk)
+            if pieces is None:
+                pieces = _remember(chunk)
+            extend(pieces)
     return out
+
+
+# The pieces of every other chunk ('(word', "it's,", '10:30') this process has split, as
+# spaCy's tokenizer caches them: such chunks recur across pages. A plain dict, not an LRU
+# (whose bookkeeping costs more than the lookups save); cleared when it grows past the limit.
+_CHUNK_PIECES: dict[str, tuple[str, ...]] = {}
+_CHUNK_PIECES_LIMIT = 1 << 17
+
+
+def _remember(chunk: str) -> tuple[str, ...]:
+    if len(_CHUNK_PIECES) >= _CHUNK_PIECES_LIMIT:
+        _CHUNK_PIECES.clear()
+    pieces = _CHUNK_PIECES[chunk] = _split_chunk_by_rules(chunk)
+    return pieces
+
+
+def _split_chunk_by_rules(chunk: str) -> tuple[str, ...]:
+    """One chunk through spaCy's full rules: special cases, affixes, URLs, infixes."""
+    special = SPECIAL_CASES.get(chunk)
+    if special is not None:
+        return special
+    pieces: list[str] = []
+    _split_chunk(chunk, pieces, True)
+    return tuple(_merge_special_spans(pieces) if len(pieces) > 1 else pieces)
 
 
 def _is_word_then_mark(chunk: str) -> bool:
@@ -140,19 +208,9 @@ def _is_word_then_mark(chunk: str) -> bool:
     return last == "." and len(chunk) > 1 and "a" <= chunk[-2] <= "z" and chunk[:-1].isalpha()
 
 
-@lru_cache(maxsize=1 << 16)
-def _split_chunk_cached(chunk: str) -> tuple[str, ...]:
-    """Chunks with punctuation ('word.', 'it's,') recur across pages: remember them (as spaCy does)."""
-    special = SPECIAL_CASES.get(chunk)
-    if special is not None:
-        return special
-    pieces: list[str] = []
-    _split_chunk(chunk, pieces, True)
-    return tuple(_merge_special_spans(pieces) if len(pieces) > 1 else pieces)
-
-
 def _split_chunk(string: str, out: list[str], with_special_cases: bool) -> None:
     specials = SPECIAL_CASES if with_special_cases else {}
+    rules = _ASCII_RULES if string.isascii() else _RULES  # its pieces are ASCII too
     prefixes: list[str] = []
     suffixes: list[str] = []
     last_size = 0
@@ -160,14 +218,14 @@ def _split_chunk(string: str, out: list[str], with_special_cases: bool) -> None:
         if string in specials:
             break
         last_size = len(string)
-        pre_len = _find_prefix(string)
+        pre_len = _find_prefix(string, rules)
         if pre_len:
             prefix, minus_pre = string[:pre_len], string[pre_len:]
             if minus_pre and minus_pre in specials:
                 string = minus_pre
                 prefixes.append(prefix)
                 break
-        suf_len = _find_suffix(string[pre_len:])
+        suf_len = _find_suffix(string[pre_len:], rules)
         if suf_len:
             suffix, minus_suf = string[-suf_len:], string[:-suf_len]
             if minus_suf and minus_suf in specials:
@@ -189,23 +247,25 @@ def _split_chunk(string: str, out: list[str], with_special_cases: bool) -> None:
         special = specials.get(string)
         if special is not None:
             out.extend(special)
-        elif _url_match(string):
+        elif "." in string and rules.url_match(string):  # every URL the pattern knows has a dot
+            out.append(string)
+        elif string.isalnum():  # each infix rule's match starts at a mark or symbol
             out.append(string)
         else:
-            _split_infixes(string, out)
+            _split_infixes(string, out, rules)
     out.extend(reversed(suffixes))
 
 
-def _find_prefix(string: str) -> int:
+def _find_prefix(string: str, rules: _Rules) -> int:
     """Length of the first prefix rule match at the start of `string` (0 if none)."""
     # Prefixes are marks and symbols, and the currencies 'US$', 'C$', 'A$'.
     if string[0].isalnum() and not string.startswith(("US$", "C$", "A$")):
         return 0
-    match = _prefix_match(string)
+    match = rules.prefix_match(string)
     return match.end() if match else 0
 
 
-def _find_suffix(string: str) -> int:
+def _find_suffix(string: str, rules: _Rules) -> int:
     """Length of the longest suffix rule match at the end of `string` (0 if none)."""
     if not string:
         return 0
@@ -219,13 +279,13 @@ def _find_suffix(string: str) -> int:
     start = len(string) - _LONGEST_SUFFIX
     if start > 0 and string.endswith(".."):
         start = len(string.rstrip(".")) - 1
-    match = _suffix_search(string, max(start, 0))
+    match = rules.suffix_search(string, max(start, 0))
     return match.end() - match.start() if match else 0
 
 
-def _split_infixes(string: str, out: list[str]) -> None:
+def _split_infixes(string: str, out: list[str], rules: _Rules) -> None:
     start = 0
-    for match in _infix_finditer(string):
+    for match in rules.infix_finditer(string):
         infix_start, infix_end = match.start(), match.end()
         if infix_start == 0:
             continue
